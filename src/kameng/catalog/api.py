@@ -1,0 +1,68 @@
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from kameng.orders.services import OrderError, import_card_keys
+
+from .models import Product
+from .selectors import listed_products
+
+router = Router(tags=["catalog"])
+
+
+class ProductOut(Schema):
+    id: int
+    name: str
+    kind: str
+    seller: str
+    price: int
+    face_value: int
+    available: int | None
+    promise: str
+
+    @staticmethod
+    def resolve_seller(obj):
+        return obj.seller.name
+
+    @staticmethod
+    def resolve_available(obj):
+        return obj.free_keys if obj.kind == "card_key" else obj.stock
+
+
+class KeysIn(Schema):
+    text: str
+
+
+class ImportOut(Schema):
+    added: int
+    blank_lines: int
+    duplicates_in_file: list[int]
+    already_in_stock: list[int]
+    invalid: list[int]
+
+
+@router.get("/products", response=list[ProductOut], auth=None)
+def products(request, kind: str | None = None):
+    qs = listed_products()
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs[:500])
+
+
+@router.get("/products/{product_id}", response={200: ProductOut, 404: dict}, auth=None)
+def product(request, product_id: int):
+    return get_object_or_404(listed_products(), pk=product_id)
+
+
+@router.post(
+    "/products/{product_id}/keys", response={200: ImportOut, 400: dict, 403: dict, 404: dict, 422: dict}
+)
+def import_keys(request, product_id: int, payload: KeysIn):
+    product = get_object_or_404(Product, pk=product_id, seller__owner=request.user)
+    try:
+        report = import_card_keys(product=product, data=payload.text, actor=request.user)
+    except OrderError as e:
+        raise HttpError(400, str(e)) from e
+    if report.problems:
+        return 422, {"detail": "未导入任何卡密", **report.__dict__}
+    return report

@@ -1,0 +1,39 @@
+from django.utils import timezone
+
+from .models import Event
+
+
+def append_event(
+    *, stream: str, kind: str, actor=None, actor_label: str = "", data: dict | None = None, clause: str = ""
+) -> Event:
+    """Append one event to `stream`. The caller holds the lock of the stream's owner row."""
+    last = Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, "")
+    event = Event(
+        stream=stream,
+        seq=seq,
+        kind=kind,
+        actor=actor,
+        actor_label=actor_label,
+        data=data or {},
+        clause=clause,
+        created_at=timezone.now(),
+        prev_hash=prev,
+    )
+    event.hash = event.compute_hash()
+    event.save(force_insert=True)
+    return event
+
+
+def verify_stream(stream: str) -> list[str]:
+    """Problems found in one chain (empty when intact)."""
+    problems, prev, expected = [], "", 1
+    for ev in Event.objects.filter(stream=stream).order_by("seq").iterator():
+        if ev.seq != expected:
+            problems.append(f"{stream}: event #{expected} missing (found #{ev.seq})")
+        if ev.prev_hash != prev:
+            problems.append(f"{stream}#{ev.seq}: prev_hash does not match the event before")
+        if ev.compute_hash() != ev.hash:
+            problems.append(f"{stream}#{ev.seq}: content changed after it was written")
+        prev, expected = ev.hash, ev.seq + 1
+    return problems

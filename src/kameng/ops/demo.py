@@ -1,0 +1,209 @@
+"""A realistic demo shop, built through the same services a person would use."""
+
+from django.db import transaction
+
+from kameng.accounts.models import Role, User
+from kameng.accounts.services import create_staff, grant_roles, register_buyer
+from kameng.catalog.models import GoodsKind, Product, Seller
+from kameng.orders.gateway import get_gateway
+from kameng.orders.models import Order
+from kameng.orders.services import (
+    deliver_custom_service,
+    import_card_keys,
+    place_order,
+    reveal_card_keys,
+    start_order_gateway_payment,
+    start_topup,
+    sync_payment,
+)
+
+PASSWORD = "kameng-demo"
+
+LOGINS = [
+    ("admin", "管理员 admin", "超级管理员（/admin/）"),
+    ("agent1", "客服 工号 1001", "客服"),
+    ("supervisor1", "客服主管 工号 2001", "客服主管"),
+    ("finance1", "财务 工号 3001", "财务"),
+    ("seller_star", "卖家 星辰游戏", "点卡/直充卖家"),
+    ("seller_vip", "卖家 影音会员专营", "会员卖家"),
+    ("seller_study", "卖家 学霸工作室", "定制服务卖家"),
+    ("zhangsan", "买家 张三", "有各种状态订单的买家"),
+    ("lisi", "买家 李四", "新买家，余额 ¥200"),
+]
+
+
+def _gateway_pay(order: Order, buyer, times: int = 1) -> None:
+    for _ in range(times):
+        payment, _url = (
+            start_order_gateway_payment(order=order, user=buyer)
+            if order.status == "pending"
+            else (None, None)
+        )
+        if payment is None:  # a second payment for an already paid order: the buyer's second tab
+            from kameng.orders.models import Payment, PayMethod
+            from kameng.orders.services import _new_no
+
+            payment = Payment.objects.create(
+                out_trade_no=_new_no("P"),
+                user=buyer,
+                order=order,
+                purpose="order",
+                method=PayMethod.GATEWAY,
+                gateway="sandbox",
+                amount=order.amount,
+            )
+            get_gateway().create_trade(out_trade_no=payment.out_trade_no, amount=order.amount, subject="dup")
+        get_gateway().pay(payment.out_trade_no)
+        sync_payment(payment)
+        order.refresh_from_db()
+
+
+def _topup(user, amount: int) -> None:
+    payment, _url = start_topup(user=user, amount=amount)
+    get_gateway().pay(payment.out_trade_no)
+    sync_payment(payment)
+
+
+def keys(prefix: str, n: int) -> str:
+    return "\n".join(f"{prefix}-{i:04d}-{(i * 7919) % 10000:04d}-KM" for i in range(1, n + 1))
+
+
+@transaction.atomic
+def load_demo() -> list[tuple[str, str, str]]:
+    admin = User.objects.create_superuser("admin", "admin@kameng.local", PASSWORD, display_name="管理员")
+    grant_roles(user=admin, roles=[Role.ADMIN])
+    create_staff(
+        username="agent1", password=PASSWORD, roles=[Role.AGENT], agent_no="1001", display_name="小美"
+    )
+    create_staff(
+        username="supervisor1",
+        password=PASSWORD,
+        roles=[Role.AGENT, Role.SUPERVISOR],
+        agent_no="2001",
+        display_name="王主管",
+    )
+    create_staff(
+        username="finance1", password=PASSWORD, roles=[Role.FINANCE], agent_no="3001", display_name="财务刘"
+    )
+
+    platform = Seller.objects.create(
+        name="卡盟自营", is_platform=True, contact_phone="400-820-6166", address="上海市浦东新区示例路 1 号"
+    )
+    sellers = {}
+    for username, name, phone in [
+        ("seller_star", "星辰游戏", "021-61234567"),
+        ("seller_vip", "影音会员专营", "0571-8888666"),
+        ("seller_study", "学霸工作室", "027-87654321"),
+    ]:
+        user = register_buyer(username=username, password=PASSWORD, display_name=name)
+        grant_roles(user=user, roles=[Role.SELLER])
+        sellers[username] = Seller.objects.create(
+            name=name, owner=user, contact_phone=phone, address="杭州市西湖区示例大厦 8 楼"
+        )
+
+    star = sellers["seller_star"]
+    p = {}
+    p["qq"] = Product.objects.create(
+        seller=platform,
+        kind=GoodsKind.CARD_KEY,
+        name="腾讯Q币卡 100元",
+        face_value=100_00,
+        price=98_50,
+        description="官方正版 Q 币卡密，自动发货。",
+    )
+    p["jd"] = Product.objects.create(
+        seller=star,
+        kind=GoodsKind.CARD_KEY,
+        name="京东E卡 50元",
+        face_value=50_00,
+        price=49_00,
+        description="卡密自动发货，可在京东绑定使用。",
+    )
+    p["wz"] = Product.objects.create(
+        seller=star,
+        kind=GoodsKind.CARD_KEY,
+        name="王者荣耀点券 60元",
+        face_value=60_00,
+        price=57_00,
+        description="点券卡密。",
+    )
+    p["yuanshen"] = Product.objects.create(
+        seller=star,
+        kind=GoodsKind.DIRECT_TOPUP,
+        name="原神 创世结晶 6480 直充",
+        face_value=648_00,
+        price=618_00,
+        description="填写 UID，自动到账。",
+    )
+    p["phone"] = Product.objects.create(
+        seller=platform,
+        kind=GoodsKind.DIRECT_TOPUP,
+        name="手机话费 100元 直充",
+        face_value=100_00,
+        price=99_00,
+        description="三网话费，自动充值。",
+    )
+    p["video"] = Product.objects.create(
+        seller=sellers["seller_vip"],
+        kind=GoodsKind.ACTIVATION,
+        name="视频会员 年卡",
+        face_value=258_00,
+        price=148_00,
+        duration_days=365,
+        description="填写会员账号，卖家为您开通。",
+    )
+    p["office"] = Product.objects.create(
+        seller=sellers["seller_vip"],
+        kind=GoodsKind.ACTIVATION,
+        name="办公软件 一年授权",
+        price=199_00,
+        duration_days=365,
+        stock=50,
+    )
+    p["boost"] = Product.objects.create(
+        seller=sellers["seller_study"],
+        kind=GoodsKind.CUSTOM_SERVICE,
+        name="王者荣耀 代练 钻石→星耀",
+        price=120_00,
+        stock=20,
+        promise="7 天内完成，不使用外挂",
+    )
+    p["check"] = Product.objects.create(
+        seller=sellers["seller_study"],
+        kind=GoodsKind.CUSTOM_SERVICE,
+        name="论文降重服务",
+        price=300_00,
+        stock=20,
+        promise="查重率低于 15%",
+    )
+    import_card_keys(product=p["qq"], data=keys("QQ100", 30), actor=admin)
+    import_card_keys(product=p["jd"], data=keys("JDE50", 20), actor=star.owner)
+    import_card_keys(product=p["wz"], data=keys("WZ60", 1), actor=star.owner)
+
+    zhang = register_buyer(username="zhangsan", password=PASSWORD, phone="13800138000", display_name="张三")
+    lisi = register_buyer(username="lisi", password=PASSWORD, phone="13900139000", display_name="李四")
+    _topup(zhang, 2000_00)
+    _topup(lisi, 200_00)
+
+    # Delivered and revealed; delivered and never revealed.
+    revealed = place_order(buyer=zhang, product=p["qq"])
+    reveal_card_keys(order_id=revealed.pk, buyer=zhang)
+    place_order(buyer=zhang, product=p["jd"])
+    # Undelivered: paid online while the last key went to someone else.
+    late = place_order(buyer=zhang, product=p["wz"], pay_method="gateway")
+    place_order(buyer=lisi, product=p["wz"])  # takes the only key
+    _gateway_pay(late, zhang)
+    # Paid twice (two tabs, two successful payments).
+    twice = place_order(buyer=zhang, product=p["jd"], pay_method="gateway")
+    _gateway_pay(twice, zhang, times=2)
+    # Top-ups: failed, and unknown.
+    place_order(buyer=zhang, product=p["yuanshen"], target_account="fail-UID-100200300")
+    place_order(buyer=zhang, product=p["phone"], target_account="unknown-13800138000")
+    # Membership paid, never activated.
+    place_order(buyer=zhang, product=p["video"], target_account="zhangsan@example.com")
+    # Custom service delivered; the buyer disputes it (report says 32%).
+    work = place_order(buyer=zhang, product=p["check"])
+    deliver_custom_service(
+        order_id=work.pk, seller_user=sellers["seller_study"].owner, note="已完成降重，请查收附件。"
+    )
+    return LOGINS

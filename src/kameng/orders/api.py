@@ -1,0 +1,180 @@
+from datetime import datetime
+
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field, StrictInt
+
+from kameng.accounts.permissions import get_owned_or_404
+from kameng.catalog.models import Product
+
+from .models import Order
+from .selectors import orders_with_facts
+from .services import (
+    OrderError,
+    cancel_order,
+    confirm_received,
+    deliver_custom_service,
+    place_order,
+    record_activation,
+    reveal_card_keys,
+    start_order_gateway_payment,
+)
+
+router = Router(tags=["orders"])
+ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 422: dict}
+
+
+class PaymentOut(Schema):
+    out_trade_no: str
+    method: str
+    amount: int
+    status: str
+    paid_at: datetime | None
+    credited_to_balance: bool
+
+
+class OrderOut(Schema):
+    no: str
+    product_id: int
+    product: str
+    kind: str
+    seller: str
+    quantity: int
+    amount: int
+    status: str
+    pay_method: str
+    target_account: str
+    created_at: datetime
+    paid_at: datetime | None
+    delivered_at: datetime | None
+    delivery_status: str | None
+    card_keys: int
+    card_keys_viewed_at: datetime | None
+    payments: list[PaymentOut]
+
+    @staticmethod
+    def resolve_product(obj):
+        return obj.product.name
+
+    @staticmethod
+    def resolve_seller(obj):
+        return obj.seller.name
+
+    @staticmethod
+    def resolve_delivery_status(obj):
+        d = getattr(obj, "delivery", None)
+        return d.status if d else None
+
+    @staticmethod
+    def resolve_card_keys(obj):
+        return len(obj.card_keys.all())
+
+    @staticmethod
+    def resolve_card_keys_viewed_at(obj):
+        seen = [k.viewed_at for k in obj.card_keys.all() if k.viewed_at]
+        return min(seen) if seen else None
+
+    @staticmethod
+    def resolve_payments(obj):
+        return list(obj.payments.all())
+
+
+class OrderIn(Schema):
+    product_id: StrictInt
+    quantity: StrictInt = Field(1, ge=1, le=100)
+    pay_method: str = "balance"
+    target_account: str = Field("", max_length=80)
+
+
+class PayOut(Schema):
+    out_trade_no: str
+    pay_url: str
+
+
+class KeysOut(Schema):
+    card_keys: list[str]
+
+
+class DeliverIn(Schema):
+    note: str = Field("", max_length=5000)
+
+
+class ActivateIn(Schema):
+    account: str = Field("", max_length=80)
+
+
+def _mine(request, no: str) -> Order:
+    return get_owned_or_404(orders_with_facts(), user=request.user, no=no)
+
+
+def _call(fn, **kwargs):
+    try:
+        return fn(**kwargs)
+    except OrderError as e:
+        raise HttpError(400, str(e)) from e
+
+
+@router.get("", response=list[OrderOut])
+def my_orders(request):
+    return list(orders_with_facts().filter(buyer=request.user)[:200])
+
+
+@router.post("", response={201: OrderOut, **ERRORS})
+def create_order(request, payload: OrderIn):
+    product = get_object_or_404(Product, pk=payload.product_id)
+    order = _call(
+        place_order,
+        buyer=request.user,
+        product=product,
+        quantity=payload.quantity,
+        pay_method=payload.pay_method,
+        target_account=payload.target_account,
+    )
+    return 201, orders_with_facts().get(pk=order.pk)
+
+
+@router.get("/{no}", response={200: OrderOut, **ERRORS})
+def order_detail(request, no: str):
+    return _mine(request, no)
+
+
+@router.post("/{no}/pay", response={200: PayOut, **ERRORS})
+def pay(request, no: str):
+    order = get_object_or_404(Order, no=no, buyer=request.user)
+    payment, url = _call(start_order_gateway_payment, order=order, user=request.user)
+    return {"out_trade_no": payment.out_trade_no, "pay_url": request.build_absolute_uri(url)}
+
+
+@router.post("/{no}/reveal", response={200: KeysOut, **ERRORS})
+def reveal(request, no: str):
+    order = get_object_or_404(Order, no=no, buyer=request.user)
+    return {"card_keys": _call(reveal_card_keys, order_id=order.pk, buyer=request.user)}
+
+
+@router.post("/{no}/cancel", response={200: OrderOut, **ERRORS})
+def cancel(request, no: str):
+    order = get_object_or_404(Order, no=no, buyer=request.user)
+    _call(cancel_order, order_id=order.pk, buyer=request.user)
+    return _mine(request, no)
+
+
+@router.post("/{no}/confirm", response={200: OrderOut, **ERRORS})
+def confirm(request, no: str):
+    order = get_object_or_404(Order, no=no, buyer=request.user)
+    _call(confirm_received, order_id=order.pk, buyer=request.user)
+    return _mine(request, no)
+
+
+@router.post("/{no}/deliver", response={200: OrderOut, **ERRORS})
+def deliver(request, no: str, payload: DeliverIn):
+    order = get_object_or_404(Order, no=no, seller__owner=request.user)
+    _call(deliver_custom_service, order_id=order.pk, seller_user=request.user, note=payload.note)
+    return orders_with_facts().get(pk=order.pk)
+
+
+@router.post("/{no}/activate", response={200: OrderOut, **ERRORS})
+def activate(request, no: str, payload: ActivateIn):
+    order = get_object_or_404(Order, no=no, seller__owner=request.user)
+    _call(record_activation, order_id=order.pk, account=payload.account, actor=request.user)
+    return orders_with_facts().get(pk=order.pk)

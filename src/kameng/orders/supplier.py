@@ -1,0 +1,51 @@
+"""Supplier adapter for direct top-ups (and, later, card-key redemption queries).
+
+The sandbox supplier answers like real upstreams do: success, failed, or "unknown" (accepted, result
+not known yet, to be asked again). Which one is decided by the target account so a person can try
+each path by hand: an account containing "fail" fails, one containing "unknown" stays unknown until
+`SandboxSupplier.settle` is called (what the upstream eventually answers).
+"""
+
+import secrets
+
+from django.db import transaction
+
+
+class SupplierError(Exception):
+    pass
+
+
+class Supplier:
+    def topup(self, *, account: str, amount: int) -> tuple[str, str]:
+        """Returns (supplier reference, result) with result in success|failed|unknown."""
+        raise NotImplementedError
+
+    def query(self, ref: str) -> str:
+        raise NotImplementedError
+
+
+class SandboxSupplier(Supplier):
+    def topup(self, *, account: str, amount: int) -> tuple[str, str]:
+        from .models import SupplierTopup
+
+        lowered = account.lower()
+        result = "failed" if "fail" in lowered else "unknown" if "unknown" in lowered else "success"
+        ref = "S" + secrets.token_hex(8)
+        SupplierTopup.objects.create(ref=ref, account=account, amount=amount, result=result)
+        return ref, result
+
+    def query(self, ref: str) -> str:
+        from .models import SupplierTopup
+
+        row = SupplierTopup.objects.filter(ref=ref).first()
+        return row.result if row else "failed"
+
+    def settle(self, ref: str, result: str) -> None:
+        """The upstream finally decides an "unknown" top-up (sandbox control)."""
+        from .models import SupplierTopup
+
+        with transaction.atomic():
+            SupplierTopup.objects.filter(ref=ref).update(result=result)
+
+
+supplier = SandboxSupplier()

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "orders"
+urlpatterns = [
+    path("", views.order_list, name="list"),
+    path("buy/<int:product_id>/", views.buy, name="buy"),
+    path("<str:no>/", views.order_detail, name="detail"),
+    path("<str:no>/pay/", views.pay, name="pay"),
+    path("<str:no>/reveal/", views.reveal, name="reveal"),
+    path("<str:no>/cancel/", views.cancel, name="cancel"),
+    path("<str:no>/confirm/", views.confirm, name="confirm"),
+    path("<str:no>/seller/", views.seller_detail, name="seller_detail"),
+]
+sandbox_urlpatterns = [
+    path("sandbox/pay/<str:out_trade_no>/", views.sandbox_cashier, name="sandbox_cashier"),
+    path("payments/notify/<str:gateway>/", views.gateway_notify, name="gateway_notify"),
+]

@@ -1,0 +1,201 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from kameng.accounts.permissions import get_owned_or_404, role_required
+from kameng.catalog.models import Product
+from kameng.evidence.models import Event
+
+from .gateway import get_gateway
+from .models import Order, Payment, PaymentStatus, SandboxTrade
+from .selectors import orders_with_facts
+from .services import (
+    OrderError,
+    cancel_order,
+    confirm_received,
+    deliver_custom_service,
+    place_order,
+    receive_callback,
+    record_activation,
+    reveal_card_keys,
+    start_order_gateway_payment,
+    sync_payment,
+)
+
+
+@login_required
+def order_list(request):
+    orders = Paginator(
+        Order.objects.filter(buyer=request.user).select_related("product", "seller"), 20
+    ).get_page(request.GET.get("page"))
+    return render(request, "orders/list.html", {"orders": orders})
+
+
+def _order_context(order: Order) -> dict:
+    payments = list(order.payments.all())
+    succeeded = [p for p in payments if p.status == PaymentStatus.SUCCEEDED]
+    return {
+        "order": order,
+        "payments": payments,
+        "duplicate": len(succeeded) > 1,
+        "keys": list(order.card_keys.all()),
+        "delivery": getattr(order, "delivery", None),
+        "events": Event.objects.filter(stream=order.stream).order_by("seq"),
+    }
+
+
+@login_required
+def order_detail(request, no: str):
+    order = get_owned_or_404(orders_with_facts(), user=request.user, no=no)
+    for payment in order.payments.all():
+        if payment.status == PaymentStatus.CREATED:
+            sync_payment(payment)  # the buyer came back from the cashier before the callback did
+    order = orders_with_facts().get(pk=order.pk)
+    return render(request, "orders/detail.html", _order_context(order))
+
+
+@login_required
+@require_POST
+def buy(request, product_id: int):
+    product = get_object_or_404(Product, pk=product_id)
+    try:
+        quantity = int(request.POST.get("quantity", "1"))
+    except ValueError:
+        quantity = 0
+    try:
+        order = place_order(
+            buyer=request.user,
+            product=product,
+            quantity=quantity,
+            pay_method=request.POST.get("pay_method", "balance"),
+            target_account=request.POST.get("target_account", ""),
+        )
+    except OrderError as e:
+        messages.error(request, str(e))
+        return redirect("catalog:product", pk=product.pk)
+    if order.pay_method == "gateway":
+        return _to_cashier(request, order)
+    messages.success(request, _("支付成功。"))
+    return redirect("orders:detail", no=order.no)
+
+
+def _to_cashier(request, order):
+    try:
+        _payment, url = start_order_gateway_payment(order=order, user=request.user)
+    except OrderError as e:
+        messages.error(request, str(e))
+        return redirect("orders:detail", no=order.no)
+    return redirect(url)
+
+
+@login_required
+@require_POST
+def pay(request, no: str):
+    order = get_object_or_404(Order, no=no, buyer=request.user)
+    return _to_cashier(request, order)
+
+
+@login_required
+@require_POST
+def reveal(request, no: str):
+    order = get_object_or_404(Order, no=no, buyer=request.user)
+    try:
+        secrets = reveal_card_keys(order_id=order.pk, buyer=request.user)
+    except OrderError as e:
+        messages.error(request, str(e))
+        return redirect("orders:detail", no=no)
+    ctx = _order_context(orders_with_facts().get(pk=order.pk))
+    ctx["secrets"] = secrets
+    response = render(request, "orders/detail.html", ctx)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def cancel(request, no: str):
+    order = get_object_or_404(Order, no=no, buyer=request.user)
+    try:
+        cancel_order(order_id=order.pk, buyer=request.user)
+        messages.success(request, _("订单已取消。"))
+    except OrderError as e:
+        messages.error(request, str(e))
+    return redirect("orders:detail", no=no)
+
+
+@login_required
+@require_POST
+def confirm(request, no: str):
+    order = get_object_or_404(Order, no=no, buyer=request.user)
+    try:
+        confirm_received(order_id=order.pk, buyer=request.user)
+        messages.success(request, _("已确认收货。"))
+    except OrderError as e:
+        messages.error(request, str(e))
+    return redirect("orders:detail", no=no)
+
+
+# --- seller side --------------------------------------------------------------------------------
+
+
+@role_required("seller")
+def seller_detail(request, no: str):
+    order = get_object_or_404(orders_with_facts(), no=no, seller__owner=request.user)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "activate":
+                record_activation(
+                    order_id=order.pk, account=request.POST.get("account", ""), actor=request.user
+                )
+                messages.success(request, _("已记录激活。"))
+            else:
+                deliver_custom_service(
+                    order_id=order.pk,
+                    seller_user=request.user,
+                    note=request.POST.get("note", ""),
+                    file=request.FILES.get("file"),
+                )
+                messages.success(request, _("已交付。"))
+        except OrderError as e:
+            messages.error(request, str(e))
+        return redirect("orders:seller_detail", no=no)
+    return render(request, "orders/seller_detail.html", _order_context(order))
+
+
+# --- sandbox gateway: its cashier page and our notify endpoint ------------------------------------
+
+
+@login_required
+def sandbox_cashier(request, out_trade_no: str):
+    payment = get_object_or_404(Payment, out_trade_no=out_trade_no, user=request.user)
+    trade = get_object_or_404(SandboxTrade, out_trade_no=out_trade_no)
+    if request.method == "POST":
+        outcome = request.POST.get("outcome", "pay")
+        if trade.status == SandboxTrade.Status.WAITING:
+            get_gateway("sandbox").pay(out_trade_no, succeed=outcome != "fail")
+        sync_payment(Payment.objects.get(pk=payment.pk))
+        if payment.order_id:
+            return redirect("orders:detail", no=payment.order.no)
+        return redirect("wallet:home")
+    return render(request, "orders/sandbox_cashier.html", {"payment": payment, "trade": trade})
+
+
+@csrf_exempt
+@require_POST
+def gateway_notify(request, gateway: str):
+    """Gateways post here. The answer is what gateways expect: "success" stops their retries."""
+    try:
+        get_gateway(gateway)
+    except KeyError:
+        raise Http404 from None
+    result = receive_callback(
+        gateway_name=gateway, body=request.body, signature=request.headers.get("X-Signature", "")
+    )
+    if result.ok:
+        return HttpResponse("success", content_type="text/plain")
+    return HttpResponse("fail: " + result.message, status=400, content_type="text/plain")

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+from .orders.urls import sandbox_urlpatterns
+
+urlpatterns = [
+    path("", include("kameng.catalog.urls")),
+    path("accounts/", include("kameng.accounts.urls")),
+    path("orders/", include("kameng.orders.urls")),
+    path("wallet/", include("kameng.wallet.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    *sandbox_urlpatterns,
+]
+
+if settings.DEBUG or settings.SERVE_STATIC:
+    from django.contrib.staticfiles.views import serve as static_serve
+
+    urlpatterns += [path("static/<path:path>", static_serve, {"insecure": True})]
+# Uploaded files are never served publicly: deliveries and evidence go through views that check ownership.

@@ -1,0 +1,142 @@
+"""The only place money moves. Every movement is one balanced, idempotent ledger transaction."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from .models import Account, AccountKind, Posting, Transaction
+
+GATEWAY = "platform:gateway"
+REVENUE = "platform:revenue"
+
+
+class LedgerError(Exception):
+    """A movement that would break the ledger (unbalanced, or a balance below zero)."""
+
+
+class InsufficientBalance(LedgerError):
+    pass
+
+
+def buyer_code(user_id: int) -> str:
+    return f"buyer:{user_id}"
+
+
+def escrow_code(order_id: int) -> str:
+    """Money held for one order. One account per order makes "never refund more than was paid"
+    the ledger's own non-negative rule, and keeps each check to one order's postings."""
+    return f"escrow:{order_id}"
+
+
+def seller_code(seller_id: int) -> str:
+    return f"seller:{seller_id}"
+
+
+def _kind_of(code: str) -> str:
+    prefix = code.split(":", 1)[0]
+    if prefix == "platform":
+        return {GATEWAY: AccountKind.GATEWAY, REVENUE: AccountKind.REVENUE}[code]
+    return {"buyer": AccountKind.BUYER, "seller": AccountKind.SELLER, "escrow": AccountKind.ESCROW}[prefix]
+
+
+def get_account(code: str) -> Account:
+    account = Account.objects.filter(code=code).first()
+    if account is None:
+        user_id = int(code.split(":", 1)[1]) if code.startswith("buyer:") else None
+        try:
+            with transaction.atomic():
+                account = Account.objects.create(code=code, kind=_kind_of(code), user_id=user_id)
+        except IntegrityError:
+            account = Account.objects.get(code=code)
+    return account
+
+
+def balance_of(code: str) -> int:
+    return Posting.objects.filter(account__code=code).aggregate(s=Sum("amount"))["s"] or 0
+
+
+def buyer_balance(user) -> int:
+    return balance_of(buyer_code(user.pk))
+
+
+@dataclass(frozen=True)
+class Line:
+    code: str
+    amount: int
+
+
+def post(
+    *, key: str, kind: str, lines: list[Line], reference: str = "", memo: str = ""
+) -> tuple[Transaction, bool]:
+    """Post one balanced transaction, exactly once per `key`.
+
+    Returns (transaction, created). A second call with the same key returns the first transaction
+    and posts nothing. Accounts that may not go negative are locked (in code order, so two posters
+    never deadlock) and checked after the postings are added.
+    """
+    if not key:
+        raise LedgerError("empty idempotency key")
+    if sum(line.amount for line in lines) != 0:
+        raise LedgerError(f"unbalanced transaction {key}")
+    if any(not isinstance(line.amount, int) or isinstance(line.amount, bool) for line in lines):
+        raise LedgerError("amounts are integer 分")
+    merged: dict[str, int] = defaultdict(int)
+    for line in lines:
+        merged[line.code] += line.amount
+    merged = {code: amount for code, amount in merged.items() if amount}
+    with transaction.atomic():
+        existing = Transaction.objects.filter(key=key).first()
+        if existing is not None:
+            return existing, False
+        accounts = {code: get_account(code) for code in sorted(merged)}
+        debited = [accounts[c] for c in sorted(merged) if merged[c] < 0 and not accounts[c].may_go_negative]
+        if debited:
+            # Row locks serialise every spender of the same account (SQLite serialises all writers anyway).
+            list(Account.objects.select_for_update().filter(pk__in=[a.pk for a in debited]).order_by("pk"))
+            existing = Transaction.objects.filter(key=key).first()
+            if existing is not None:
+                return existing, False
+            for account in debited:
+                if balance_of(account.code) + merged[account.code] < 0:
+                    raise InsufficientBalance(_("余额不足"))
+        try:
+            with transaction.atomic():
+                txn = Transaction.objects.create(key=key, kind=kind, reference=reference, memo=memo[:200])
+        except IntegrityError:
+            return Transaction.objects.get(key=key), False
+        Posting.objects.bulk_create(
+            [
+                Posting(transaction=txn, account=accounts[code], amount=amount)
+                for code, amount in merged.items()
+            ]
+        )
+        return txn, True
+
+
+def check_ledger() -> list[str]:
+    """Every invariant of the ledger; returns the problems found (empty when sound)."""
+    problems = []
+    unbalanced = (
+        Transaction.objects.annotate(total=Sum("postings__amount"))
+        .exclude(total=0)
+        .values_list("key", "total")
+    )
+    for key, total in unbalanced:
+        problems.append(f"transaction {key} does not balance ({total})")
+    for txn_key in Transaction.objects.filter(postings__isnull=True).values_list("key", flat=True):
+        problems.append(f"transaction {txn_key} has no postings")
+    negative = (
+        Account.objects.exclude(kind=AccountKind.GATEWAY)
+        .annotate(bal=Sum("postings__amount"))
+        .filter(bal__lt=0)
+        .values_list("code", "bal")
+    )
+    for code, bal in negative:
+        problems.append(f"account {code} is negative ({bal})")
+    total = Posting.objects.aggregate(s=Sum("amount"))["s"] or 0
+    if total != 0:
+        problems.append(f"ledger does not sum to zero ({total})")
+    return problems

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "wallet"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("topup/", views.topup, name="topup"),
+]

@@ -1,0 +1,56 @@
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from kameng.accounts.models import Notice
+from kameng.orders.services import OrderError, start_topup
+
+from .selectors import buyer_history
+from .services import buyer_balance
+
+KIND_LABELS = {
+    "topup": "余额充值",
+    "order_payment": "订单支付",
+    "refund": "退款",
+    "late_payment": "订单关闭后到账",
+    "duplicate_payment": "重复支付",
+}
+
+
+@login_required
+def home(request):
+    history = [
+        {
+            "at": p.transaction.created_at,
+            "amount": p.amount,
+            "kind": KIND_LABELS.get(p.transaction.kind, p.transaction.kind),
+            "reference": p.transaction.reference,
+            "memo": p.transaction.memo,
+        }
+        for p in buyer_history(request.user)
+    ]
+    notices = Notice.objects.filter(user=request.user)[:10]
+    return render(
+        request,
+        "wallet/home.html",
+        {"balance": buyer_balance(request.user), "history": history, "notices": notices},
+    )
+
+
+@login_required
+@require_POST
+def topup(request):
+    try:
+        amount = int((Decimal(request.POST.get("amount", "")) * 100).to_integral_exact())
+    except (InvalidOperation, ValueError):
+        messages.error(request, "请输入正确的金额，例如 50 或 49.90。")
+        return redirect("wallet:home")
+    try:
+        _payment, url = start_topup(user=request.user, amount=amount)
+    except OrderError as e:
+        messages.error(request, str(e))
+        return redirect("wallet:home")
+    return redirect(url)

@@ -1,0 +1,53 @@
+"""Small builders for test data, going through the same services a person would use."""
+
+import itertools
+
+from kameng.accounts.models import Role
+from kameng.accounts.services import create_staff, grant_roles, register_buyer
+from kameng.catalog.models import GoodsKind, Product, Seller
+from kameng.orders.gateway import get_gateway
+from kameng.orders.services import import_card_keys, start_topup, sync_payment
+
+PASSWORD = "test-pass-123"
+_seq = itertools.count(1)
+
+
+def buyer(name: str | None = None, *, balance: int = 0):
+    user = register_buyer(username=name or f"buyer{next(_seq)}", password=PASSWORD)
+    if balance:
+        fund(user, balance)
+    return user
+
+
+def fund(user, amount: int) -> None:
+    """Top the buyer's wallet up through the sandbox gateway, as a buyer would."""
+    payment, _url = start_topup(user=user, amount=amount)
+    get_gateway().pay(payment.out_trade_no)
+    sync_payment(payment)
+
+
+def seller(name: str | None = None, *, platform: bool = False) -> Seller:
+    n = next(_seq)
+    owner = None
+    if not platform:
+        owner = register_buyer(username=f"seller{n}", password=PASSWORD)
+        grant_roles(user=owner, roles=[Role.SELLER])
+    return Seller.objects.create(name=name or f"店铺{n}", owner=owner, is_platform=platform)
+
+
+def staff(role: str, *, agent_no: str | None = None):
+    n = next(_seq)
+    return create_staff(
+        username=f"{role}{n}", password=PASSWORD, roles=[role], agent_no=agent_no or f"{n:04d}"
+    )
+
+
+def product(
+    *, kind: str = GoodsKind.CARD_KEY, price: int = 10_00, keys: int = 0, of: Seller | None = None, **extra
+) -> Product:
+    p = Product.objects.create(
+        seller=of or seller(), kind=kind, name=f"商品{next(_seq)}", price=price, face_value=price, **extra
+    )
+    if keys:
+        import_card_keys(product=p, data="\n".join(f"KEY-{p.pk}-{i:05d}" for i in range(keys)), actor=None)
+    return p
