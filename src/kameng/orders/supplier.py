@@ -49,3 +49,19 @@ class SandboxSupplier(Supplier):
 
 
 supplier = SandboxSupplier()
+
+
+def card_key_redemption(secret: str) -> str:
+    """Ask the key's supplier: "redeemed", "not_redeemed", "bad_batch" or "unknown".
+
+    Sandbox rule (so every path can be tried by hand): a key containing "USED" was redeemed, one
+    containing "BAD" belongs to a batch the supplier confirms is bad, "WAIT" gets no answer yet.
+    """
+    upper = secret.upper()
+    if "USED" in upper:
+        return "redeemed"
+    if "BAD" in upper:
+        return "bad_batch"
+    if "WAIT" in upper:
+        return "unknown"
+    return "not_redeemed"

@@ -1,0 +1,141 @@
+"""Order-side services the refund engine calls. The caller holds the order lock (`lock_order`)."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kameng.catalog.models import GoodsKind
+from kameng.wallet import services as wallet
+
+from . import secrets as keyvault
+from .models import (
+    CardKey,
+    CardKeyStatus,
+    Delivery,
+    DeliveryStatus,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+)
+from .services import OrderError, _deliver_locked, _event, _lock_order, _take_keys
+from .supplier import card_key_redemption
+
+
+def lock_order(order_id: int) -> Order:
+    return _lock_order(order_id)
+
+
+def order_facts(order: Order) -> dict:
+    """The verified facts of one order, as plain data (stored on the case, shown to everyone)."""
+    payments = [
+        p for p in order.payments.all() if p.status == PaymentStatus.SUCCEEDED and not p.credited_to_balance
+    ]
+    keys = list(order.card_keys.all())
+    delivery = Delivery.objects.filter(order=order).first()
+    assigned = [k for k in keys if k.status == CardKeyStatus.ASSIGNED]
+    viewed = [k.viewed_at for k in assigned if k.viewed_at]
+    return {
+        "order_no": order.no,
+        "product": order.product.name,
+        "kind": order.kind,
+        "quantity": order.quantity,
+        "amount": order.amount,
+        "pay_method": order.pay_method,
+        "status": order.status,
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "payments": [
+            {
+                "out_trade_no": p.out_trade_no,
+                "amount": p.amount,
+                "method": p.method,
+                "paid_at": p.paid_at.isoformat() if p.paid_at else None,
+            }
+            for p in payments
+        ],
+        "successful_payments": len(payments),
+        "delivery_status": delivery.status if delivery else None,
+        "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
+        "keys_assigned": len(assigned),
+        "keys_viewed_at": min(viewed).isoformat() if viewed else None,
+        "supplier_result": delivery.supplier_result if delivery else "",
+        "activated_at": delivery.activated_at.isoformat() if delivery and delivery.activated_at else None,
+        "escrow": wallet.balance_of(wallet.escrow_code(order.pk)),
+    }
+
+
+def successful_payments(order: Order) -> list[Payment]:
+    return list(
+        order.payments.filter(status=PaymentStatus.SUCCEEDED, credited_to_balance=False).order_by(
+            "paid_at", "id"
+        )
+    )
+
+
+def escrow_held(order: Order) -> int:
+    return wallet.balance_of(wallet.escrow_code(order.pk))
+
+
+def recheck_topup(order: Order) -> str:
+    """Ask the supplier again about an unknown top-up; returns the delivery status after."""
+    _deliver_locked(order)
+    return Delivery.objects.get(order=order).status
+
+
+def key_redemption(order: Order) -> str:
+    """What the supplier says about the order's revealed keys: the worst answer wins."""
+    answers = {
+        card_key_redemption(keyvault.decrypt(k.secret_enc))
+        for k in CardKey.objects.filter(order=order, status=CardKeyStatus.ASSIGNED)
+    }
+    for answer in ("redeemed", "unknown", "bad_batch", "not_redeemed"):
+        if answer in answers:
+            return answer
+    return "unknown"
+
+
+def void_for_refund(order: Order, *, revoke_keys: bool) -> None:
+    """A full refund: the order can never be delivered again (its keys go back to no one)."""
+    now = timezone.now()
+    if revoke_keys:
+        # Revoked keys are not resold until someone verifies them (REVOKED is not AVAILABLE).
+        CardKey.objects.filter(order=order, status=CardKeyStatus.ASSIGNED).update(
+            status=CardKeyStatus.REVOKED
+        )
+    Delivery.objects.filter(order=order).exclude(status=DeliveryStatus.DELIVERED).update(
+        status=DeliveryStatus.VOIDED
+    )
+    order.status = OrderStatus.REFUNDED
+    order.refunded_at = now
+    order.save(update_fields=["status", "refunded_at"])
+    _event(order, "refunded_void", revoked_keys=revoke_keys)
+
+
+def replace_goods(order: Order) -> None:
+    """补发: card keys are swapped for fresh ones from stock; other kinds are delivered again."""
+    if order.kind == GoodsKind.CARD_KEY:
+        old = list(
+            CardKey.objects.filter(order=order, status=CardKeyStatus.ASSIGNED).values_list("pk", flat=True)
+        )
+        fresh = _take_keys(order)
+        if not fresh:
+            raise OrderError(_("库存不足，无法补发。"))
+        CardKey.objects.filter(pk__in=old).update(status=CardKeyStatus.REVOKED)
+        _event(order, "replaced", keys=len(fresh))
+        return
+    delivery = Delivery.objects.select_for_update().get(order=order)
+    delivery.status = DeliveryStatus.PENDING
+    delivery.supplier_ref = ""
+    delivery.supplier_result = ""
+    delivery.activated_at = None
+    delivery.save()
+    order.status = OrderStatus.PAID
+    order.delivered_at = None
+    order.save(update_fields=["status", "delivered_at"])
+    _event(order, "redelivery_started")
+    _deliver_locked(order)
+
+
+def stock_left(order: Order) -> int:
+    if order.kind == GoodsKind.CARD_KEY:
+        return CardKey.objects.filter(product_id=order.product_id, status=CardKeyStatus.AVAILABLE).count()
+    return order.product.stock if order.product.stock is not None else 10**6

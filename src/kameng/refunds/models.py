@@ -1,0 +1,249 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Reason(models.TextChoices):
+    NOT_RECEIVED = "not_received", _("未到账/未发货")
+    DUPLICATE_PAYMENT = "duplicate_payment", _("重复支付")
+    INVALID_KEY = "invalid_key", _("卡密无效/已被使用")
+    NOT_WORKING = "not_working", _("功能异常")
+    NOT_AS_DESCRIBED = "not_as_described", _("服务不符")
+    OTHER = "other", _("其他")
+
+
+class Demand(models.TextChoices):
+    FULL_REFUND = "full_refund", _("全额退款")
+    PARTIAL_REFUND = "partial_refund", _("部分退款")
+    REPLACEMENT = "replacement", _("更换商品")
+
+
+class Stage(models.TextChoices):
+    SUBMITTED = "submitted", _("已提交")
+    VERIFYING = "verifying", _("系统核验中")
+    AWAITING_SELLER = "awaiting_seller", _("等待卖家处理")
+    PLATFORM_REVIEW = "platform_review", _("平台审核中")
+    NEEDS_INFO = "needs_info", _("待补充材料")
+    APPROVED = "approved", _("已同意退款")
+    PARTIALLY_APPROVED = "partially_approved", _("已同意部分退款")
+    REPLACEMENT = "replacement", _("已补发")
+    REJECTED = "rejected", _("已驳回")
+    APPEALED = "appealed", _("申诉中")
+    FINANCE_REVIEW = "finance_review", _("财务复核中")
+    REFUNDING = "refunding", _("退款中")
+    REFUNDED = "refunded", _("已退款")
+    CANCELLED = "cancelled", _("已撤销")
+
+
+class Holder(models.TextChoices):
+    SYSTEM = "system", _("系统")
+    SELLER = "seller", _("卖家")
+    AGENT = "agent", _("客服")
+    TECH = "tech", _("技术核验")
+    FINANCE = "finance", _("财务")
+    SUPERVISOR = "supervisor", _("客服主管")
+    BUYER = "buyer", _("买家")
+    NOBODY = "nobody", _("无")
+
+
+class RefundTo(models.TextChoices):
+    BALANCE = "balance", _("退回平台余额（即时到账）")
+    ORIGINAL = "original", _("原路退回")
+
+
+class Clause(models.Model):
+    """One clause of 《虚拟商品退款条款》 in one version. Decisions record number@version."""
+
+    number = models.PositiveSmallIntegerField(_("条款号"))
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    title = models.CharField(_("标题"), max_length=80)
+    body = models.TextField(_("条款内容"))
+    # The figures the engine reads (hours, days, threshold in 分...), so an admin changes them here.
+    params = models.JSONField(_("参数"), default=dict, blank=True)
+    is_current = models.BooleanField(_("现行版本"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number", "-version"]
+        verbose_name = _("退款条款")
+        verbose_name_plural = _("退款条款")
+        constraints = [
+            models.UniqueConstraint(fields=["number", "version"], name="clause_number_version_unique"),
+            models.UniqueConstraint(
+                fields=["number"], condition=Q(is_current=True), name="clause_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"第{self.number}条 v{self.version} {self.title}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.number}@v{self.version}"
+
+
+class EvidenceRule(models.Model):
+    """What evidence a reason × goods kind asks for (kind blank = any kind). Edited by admins."""
+
+    reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
+    kind = models.CharField(_("商品类型"), max_length=20, blank=True)
+    # [{"code": "redeem_error_screenshot", "label": "兑换失败的截图"}, ...]; empty = the system checks itself
+    items = models.JSONField(_("所需证据"), default=list, blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("证据要求")
+        verbose_name_plural = _("证据要求")
+        constraints = [models.UniqueConstraint(fields=["reason", "kind"], name="evidence_rule_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} × {self.kind or '*'}"
+
+
+OPEN_STAGES = {
+    Stage.SUBMITTED,
+    Stage.VERIFYING,
+    Stage.AWAITING_SELLER,
+    Stage.PLATFORM_REVIEW,
+    Stage.NEEDS_INFO,
+    Stage.APPROVED,
+    Stage.PARTIALLY_APPROVED,
+    Stage.FINANCE_REVIEW,
+    Stage.REFUNDING,
+    Stage.APPEALED,
+}
+
+
+class RefundCase(models.Model):
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="refund_cases")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refund_cases")
+    seller = models.ForeignKey("catalog.Seller", on_delete=models.PROTECT, related_name="refund_cases")
+    reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
+    demand = models.CharField(_("诉求"), max_length=20, choices=Demand.choices)
+    amount_requested = models.PositiveBigIntegerField(_("申请金额（分）"))
+    amount_approved = models.PositiveBigIntegerField(_("同意金额（分）"), null=True, blank=True)
+    refund_to = models.CharField(
+        _("退款去向"), max_length=10, choices=RefundTo.choices, default=RefundTo.BALANCE
+    )
+    description = models.TextField(_("问题描述"), blank=True)
+    statement = models.TextField(_("事实与依据"), blank=True)
+    facts = models.JSONField(_("核验事实"), default=dict, blank=True)
+    channel = models.CharField(_("来源渠道"), max_length=20, default="web")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("买家本人，或代为提交的客服"),
+    )
+
+    stage = models.CharField(_("阶段"), max_length=20, choices=Stage.choices, default=Stage.SUBMITTED)
+    holder = models.CharField(_("当前处理方"), max_length=12, choices=Holder.choices, default=Holder.SYSTEM)
+    holder_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="held_cases"
+    )
+    stage_reason = models.CharField(_("原因说明"), max_length=300, blank=True)
+    deadline_at = models.DateTimeField(_("处理时限"), null=True, blank=True)
+    deadline_action = models.CharField(_("逾期后"), max_length=200, blank=True)
+    # While the buyer is asked for material the review clock stops; this is what was left on it.
+    paused_remaining = models.DurationField(null=True, blank=True)
+    is_open = models.BooleanField(default=True)
+
+    # The seller's offer the buyer may accept (partial amount or replacement).
+    seller_offer = models.CharField(max_length=20, blank=True)
+    seller_offer_amount = models.PositiveBigIntegerField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finance_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_clause = models.CharField(_("依据条款"), max_length=20, blank=True)
+    decision_note = models.TextField(_("处理意见"), blank=True)
+    last_followup_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("退款申请")
+        verbose_name_plural = _("退款申请")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(is_open=True), name="one_open_case_per_order"
+            ),
+            models.CheckConstraint(condition=Q(amount_requested__gt=0), name="case_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["buyer", "-created_at"]),
+            models.Index(fields=["seller", "stage"]),
+            models.Index(fields=["stage", "deadline_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"退款申请 #{self.pk}"
+
+    @property
+    def stream(self) -> str:
+        return f"case:{self.pk}"
+
+
+class Attachment(models.Model):
+    """Evidence. Stored through Django's storage API; checked by content, not by name."""
+
+    case = models.ForeignKey(RefundCase, on_delete=models.PROTECT, related_name="attachments")
+    item = models.CharField(_("证据项"), max_length=40, blank=True)
+    file = models.FileField(upload_to="evidence/%Y/%m/")
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Deadline(models.Model):
+    """One timer of a case. The tick finds due ones by index; firing is idempotent."""
+
+    case = models.ForeignKey(RefundCase, on_delete=models.CASCADE, related_name="deadlines")
+    kind = models.CharField(max_length=30)
+    stage = models.CharField(max_length=20)
+    due_at = models.DateTimeField()
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(done_at__isnull=True), name="deadline_open_due")
+        ]
+
+
+class Payout(models.Model):
+    """Money going back for a case: to the balance (at once) or through the gateway (retried)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("处理中")
+        SUCCEEDED = "succeeded", _("已退款")
+        FAILED = "failed", _("失败，重试中")
+
+    case = models.ForeignKey(RefundCase, on_delete=models.PROTECT, related_name="payouts")
+    key = models.CharField(max_length=80, unique=True)
+    amount = models.PositiveBigIntegerField()
+    method = models.CharField(max_length=10, choices=RefundTo.choices)
+    payment = models.ForeignKey(
+        "orders.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    gateway_refund = models.ForeignKey(
+        "orders.GatewayRefund", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive")]

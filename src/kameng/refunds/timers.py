@@ -1,0 +1,48 @@
+"""What the tick hands to the workers: due deadlines, unfinished gateway refunds, supplier re-checks.
+
+Each query reads an index (open deadlines by due time; payouts by status), so the tick's cost
+follows what is due, not how many cases are open.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Deadline, Payout, RefundCase, Stage
+
+BATCH = 200
+REENQUEUE_AFTER = timedelta(minutes=2)
+
+
+def enqueue_due(now=None) -> int:
+    from .tasks import fire_deadline_task, gateway_refund_task, recheck_supplier_task
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Deadline.objects.filter(done_at__isnull=True, due_at__lte=now)
+            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
+            .order_by("due_at")[:BATCH]
+        )
+        Deadline.objects.filter(pk__in=[d.pk for d in due]).update(enqueued_at=now)
+    for d in due:
+        fire_deadline_task.enqueue(d.pk)
+    failed = list(
+        Payout.objects.filter(
+            status__in=[Payout.Status.FAILED, Payout.Status.PENDING],
+            method="original",
+            created_at__lt=now - timedelta(seconds=10),
+        ).values_list("pk", flat=True)[:BATCH]
+    )
+    for pk in failed:
+        gateway_refund_task.enqueue(pk)
+    waiting = list(
+        RefundCase.objects.filter(stage=Stage.VERIFYING, deadline_at__isnull=False).values_list(
+            "pk", flat=True
+        )[:BATCH]
+    )
+    for pk in waiting:
+        recheck_supplier_task.enqueue(pk)
+    return len(due)

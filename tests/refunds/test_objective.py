@@ -1,0 +1,138 @@
+"""Objective cases are decided and paid inside the submit call, with no person involved."""
+
+import pytest
+
+from kameng.orders.gateway import get_gateway
+from kameng.orders.models import CardKey, OrderStatus
+from kameng.orders.services import (
+    place_order,
+    retry_delivery,
+    reveal_card_keys,
+    start_order_gateway_payment,
+    sync_payment,
+)
+from kameng.refunds.models import Stage
+from kameng.refunds.services import RefundError, submit_refund
+from kameng.wallet.services import buyer_balance, check_ledger
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def gateway_order(buyer, product, *, pays: int = 1, existing=None):
+    order = existing or place_order(buyer=buyer, product=product, pay_method="gateway")
+    for _ in range(pays):
+        payment, _url = (
+            start_order_gateway_payment(order=order, user=buyer)
+            if order.status == "pending"
+            else (None, None)
+        )
+        if payment is None:
+            from kameng.orders.models import Payment
+
+            payment = Payment.objects.create(
+                out_trade_no=f"PDUP{order.pk}{_}",
+                user=buyer,
+                order=order,
+                purpose="order",
+                method="gateway",
+                gateway="sandbox",
+                amount=order.amount,
+            )
+            get_gateway().create_trade(out_trade_no=payment.out_trade_no, amount=order.amount, subject="x")
+        get_gateway().pay(payment.out_trade_no)
+        sync_payment(payment)
+        order.refresh_from_db()
+    return order
+
+
+def test_undelivered_card_key_is_refunded_at_once_and_can_never_be_delivered():
+    buyer, other = f.buyer(), f.buyer(balance=50_00)
+    product = f.product(price=20_00, keys=1)
+    order = place_order(buyer=buyer, product=product, pay_method="gateway")
+    place_order(buyer=other, product=product)  # the last key goes to someone else before the money arrives
+    order = gateway_order(buyer, product, existing=order)
+    assert order.status == OrderStatus.PAID
+
+    case = submit_refund(order=order, actor=buyer, reason="not_received", demand="full_refund")
+
+    assert case.stage == Stage.REFUNDED
+    assert case.decision_clause == "3@v1"
+    assert buyer_balance(buyer) == 20_00
+    f_product_restock(product)
+    retry_delivery(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert not CardKey.objects.filter(order=order).exists()
+    assert check_ledger() == []
+
+
+def f_product_restock(product):
+    from kameng.orders.services import import_card_keys
+
+    import_card_keys(product=product, data="RESTOCK-0001\nRESTOCK-0002", actor=None)
+
+
+def test_never_revealed_key_is_revoked_and_refunded_to_balance():
+    buyer = f.buyer(balance=50_00)
+    order = place_order(buyer=buyer, product=f.product(price=30_00, keys=2))
+
+    case = submit_refund(
+        order=order,
+        actor=buyer,
+        reason="invalid_key",
+        demand="full_refund",
+        evidence=[_screenshot("redeem_error")],
+    )
+
+    assert case.stage == Stage.REFUNDED
+    assert case.decision_clause == "4@v1"
+    assert buyer_balance(buyer) == 50_00
+    assert CardKey.objects.get(order=order).status == "revoked"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    with pytest.raises(RefundError, match="已无可退款项"):
+        submit_refund(order=order, actor=buyer, reason="not_received", demand="full_refund")
+    with pytest.raises(Exception, match="没有可查看的卡密"):
+        reveal_card_keys(order_id=order.pk, buyer=buyer)
+    assert check_ledger() == []
+
+
+def test_paid_twice_refunds_the_extra_payment_only():
+    buyer = f.buyer()
+    order = gateway_order(buyer, f.product(price=12_00, keys=3), pays=2)
+
+    case = submit_refund(order=order, actor=buyer, reason="duplicate_payment", demand="full_refund")
+
+    assert case.stage == Stage.REFUNDED
+    assert case.amount_approved == 12_00
+    assert buyer_balance(buyer) == 12_00
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DELIVERED  # the goods stay: only the extra money goes back
+
+
+def test_failed_topup_is_refunded_and_a_late_success_cannot_deliver():
+    buyer = f.buyer(balance=100_00)
+    product = f.product(kind="direct_topup", price=60_00)
+    order = place_order(buyer=buyer, product=product, target_account="fail-uid-1")
+    assert order.status == OrderStatus.DELIVERY_FAILED
+
+    case = submit_refund(order=order, actor=buyer, reason="not_received", demand="full_refund")
+
+    assert case.stage == Stage.REFUNDED
+    assert buyer_balance(buyer) == 100_00
+    retry_delivery(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+
+
+def _screenshot(item):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kameng.refunds.services import EvidenceFile
+
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+        b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    return EvidenceFile(item=item, file=SimpleUploadedFile("shot.png", png, content_type="image/png"))
