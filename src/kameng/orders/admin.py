@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from .models import CardKey, Delivery, GatewayRefund, Order, Payment
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = (
+        "out_trade_no",
+        "method",
+        "amount",
+        "status",
+        "gateway_trade_no",
+        "paid_at",
+        "credited_to_balance",
+    )
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("no", "buyer", "product", "seller", "amount", "status", "created_at")
+    list_filter = ("status", "kind")
+    search_fields = ("no", "buyer__username")
+    inlines = [PaymentInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CardKey)
+class CardKeyAdmin(admin.ModelAdmin):
+    """Never shows the secret: only its status and the facts around it."""
+
+    list_display = ("id", "product", "status", "order", "assigned_at", "viewed_at", "redeemed", "batch")
+    list_filter = ("status", "product")
+    exclude = ("secret_enc", "fingerprint")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("order", "status", "supplier_ref", "supplier_result", "activated_at", "delivered_at")
+    list_filter = ("status",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GatewayRefund)
+class GatewayRefundAdmin(admin.ModelAdmin):
+    list_display = ("key", "payment", "amount", "status", "attempts", "last_error", "gateway_refund_no")
+    list_filter = ("status",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
