@@ -90,3 +90,13 @@ def test_a_correction_added_in_the_admin_is_marked_as_the_administrators(admin_c
     day = CalendarDay.objects.get(date=date(2026, 10, 8))
     assert (day.is_workday, day.source, day.name) == (False, "admin", "临时停工")
     assert is_workday(date(2026, 10, 8)) is False
+
+
+def test_admin_home_warns_when_next_years_calendar_is_missing(admin_client):
+    from kameng.workdays.calendar import calendar_warning
+
+    warning = calendar_warning()
+    resp = admin_client.get("/admin/")
+    assert resp.status_code == 200
+    assert warning, "chinesecalendar 1.11 stops at 2026, so late 2026 must warn about 2027"
+    assert warning in resp.content.decode()
