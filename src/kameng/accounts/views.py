@@ -21,3 +21,7 @@ def register(request):
         messages.success(request, _("注册成功，欢迎来到卡盟。"))
         return redirect("catalog:index")
     return render(request, "accounts/register.html", {"form": form})
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)
