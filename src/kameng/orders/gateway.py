@@ -66,7 +66,10 @@ class SandboxGateway(Gateway):
         return f"/sandbox/pay/{out_trade_no}/"
 
     def verify(self, body: bytes, signature: str) -> Callback:
-        if not signature or not hmac.compare_digest(sign(body), signature):
+        # Compared as bytes: compare_digest raises TypeError on a non-ASCII str from a forged header.
+        if not signature or not hmac.compare_digest(
+            sign(body).encode(), signature.encode("utf-8", "replace")
+        ):
             raise ValueError("bad signature")
         try:
             data = json.loads(body)

@@ -6,8 +6,8 @@ order are decided one after the other, never both.
 """
 
 import csv
-import io
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -90,7 +90,7 @@ class ImportReport:
 
 
 def parse_key_file(data: bytes | str) -> list[tuple[int, str]]:
-    """(line number, key) for each non-empty line of a TXT or one-column CSV, UTF-8 or GB18030."""
+    """(line number, key) for each line of a TXT or CSV, UTF-8 or GB18030; blank lines give ""."""
     if isinstance(data, bytes):
         if b"\x00" in data:
             raise OrderError(_("文件不是文本文件，请上传 TXT 或 CSV。"))
@@ -100,15 +100,23 @@ def parse_key_file(data: bytes | str) -> list[tuple[int, str]]:
                 break
             except UnicodeDecodeError:
                 continue
-        else:  # pragma: no cover - gb18030 decodes any byte string
+        else:  # bytes that are neither (a binary file without NUL bytes)
             raise OrderError(_("无法识别文件编码，请使用 UTF-8。"))
     else:
         text = data
-    rows = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        value = row[0].strip() if row else ""
-        rows.append((number, value))
-    return rows
+    # Only CR/LF end a line (str.splitlines would also split on form feeds and the like, hiding them).
+    lines = re.split(r"\r\n|\r|\n", text.removeprefix("\ufeff"))
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line does not start a blank one
+    return [(number, _key_of_line(line)) for number, line in enumerate(lines, start=1)]
+
+
+def _key_of_line(line: str) -> str:
+    """A line is one key. CSV quoting is undone for a one-column row; a row with several filled
+    columns (card number, password) is kept whole, never cut at the first comma."""
+    fields = [cell.strip() for cell in next(csv.reader([line]), [])]
+    filled = [cell for cell in fields if cell]
+    return filled[0] if len(filled) == 1 else line.strip()
 
 
 @transaction.atomic
@@ -116,6 +124,8 @@ def import_card_keys(*, product: Product, data: bytes | str, actor, batch: str =
     """Import card keys all-or-nothing: any duplicate or malformed line imports nothing and is reported."""
     if product.kind != GoodsKind.CARD_KEY:
         raise OrderError(_("只有卡密类商品可以导入卡密。"))
+    # The product row is the owner of the "product:<id>" event stream: two imports take turns.
+    Product.objects.select_for_update().filter(pk=product.pk).first()
     report = ImportReport()
     rows = parse_key_file(data)
     seen: dict[str, int] = {}
@@ -251,9 +261,11 @@ def start_order_gateway_payment(*, order: Order, user) -> tuple[Payment, str]:
     """A new gateway payment attempt for a pending order (buyers do pay twice: that is duplicate payment)."""
     if order.buyer_id != user.pk:
         raise OrderError(_("订单不存在。"))
-    if order.status != OrderStatus.PENDING:
-        raise OrderError(_("该订单当前无需支付。"))
     with transaction.atomic():
+        # Checked under the order lock: the caller's copy may predate a cancel or expiry in another tab.
+        order = _lock_order(order.pk)
+        if order.status != OrderStatus.PENDING:
+            raise OrderError(_("该订单当前无需支付。"))
         payment = Payment.objects.create(
             out_trade_no=_new_no("P"),
             user=user,
@@ -414,6 +426,10 @@ def _mark_paid(order: Order, payment: Payment) -> None:
     _event(
         order, "order_paid", amount=payment.amount, out_trade_no=payment.out_trade_no, method=payment.method
     )
+    if not _take_stock(order):
+        if payment.method == PayMethod.BALANCE:
+            raise OrderError(_("库存不足，请减少数量或稍后再试。"))  # rolls the whole purchase back
+        _event(order, "stock_short", quantity=order.quantity)  # the money already came: still deliver
     _deliver_locked(order)
 
 
@@ -479,14 +495,17 @@ def _deliver_locked(order: Order) -> None:
         # Activation is done by the seller's licence system; "activate" is an explicit step (seller or API).
         _event(order, "awaiting_activation")
     # custom_service: the seller delivers by hand.
-    _decrement_stock(order)
 
 
-def _decrement_stock(order: Order) -> None:
-    if order.kind != GoodsKind.CARD_KEY:
-        Product.objects.filter(pk=order.product_id, stock__isnull=False).update(
-            stock=F("stock") - order.quantity
-        )
+def _take_stock(order: Order) -> bool:
+    """Count limited goods (other than card keys) out once, when the order is paid, never on a
+    delivery retry. False when the stock was short (then it is left at zero)."""
+    if order.kind == GoodsKind.CARD_KEY:
+        return True  # card-key stock is the free keys themselves
+    limited = Product.objects.filter(pk=order.product_id, stock__isnull=False)
+    if limited.filter(stock__gte=order.quantity).update(stock=F("stock") - order.quantity):
+        return True
+    return not limited.update(stock=0)
 
 
 def _finish_delivery(order: Order, delivery: Delivery, now, **facts) -> None:

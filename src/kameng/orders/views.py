@@ -77,6 +77,8 @@ def buy(request, product_id: int):
         )
     except OrderError as e:
         messages.error(request, str(e))
+        if not (product.is_active and product.seller.is_active):
+            return redirect("catalog:index")  # a delisted product's page is a 404: show the reason elsewhere
         return redirect("catalog:product", pk=product.pk)
     if order.pay_method == "gateway":
         return _to_cashier(request, order)

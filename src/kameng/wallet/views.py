@@ -40,12 +40,26 @@ def home(request):
     )
 
 
+def _cents(typed: str) -> int | None:
+    """元 as typed ("50", "49.90") in 分; None for anything that is not a finite amount to the 分
+    (NaN, Infinity, 1e999999999 and "49.999" would otherwise crash or be silently rounded)."""
+    try:
+        value = Decimal(typed)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value.adjusted() > 30:
+        return None
+    cents = value * 100
+    if cents != cents.to_integral_value():
+        return None
+    return int(cents)
+
+
 @login_required
 @require_POST
 def topup(request):
-    try:
-        amount = int((Decimal(request.POST.get("amount", "")) * 100).to_integral_exact())
-    except (InvalidOperation, ValueError):
+    amount = _cents(request.POST.get("amount", ""))
+    if amount is None:
         messages.error(request, "请输入正确的金额，例如 50 或 49.90。")
         return redirect("wallet:home")
     try:
