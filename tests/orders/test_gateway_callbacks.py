@@ -263,3 +263,34 @@ def test_a_tab_left_open_cannot_start_paying_an_order_cancelled_in_another_tab()
 
     assert order.payments.count() == 1
     assert not SandboxTrade.objects.exclude(out_trade_no=_first.out_trade_no).exists()
+
+
+def test_a_second_payment_landing_after_the_order_was_refunded_goes_to_the_balance(client):
+    from kameng.refunds.services import submit_refund
+
+    buyer = f.buyer()
+    order, first = gateway_order(buyer, f.product(price=30_00, keys=1))
+    second = start_order_gateway_payment(order=order, user=buyer)[0]  # a second tab
+    assert notify(client, *pay_at_gateway(first)).content == b"success"
+    order.refresh_from_db()
+    submit_refund(order=order, actor=buyer, reason="other", demand="full_refund")  # never revealed: refunded
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+
+    assert notify(client, *pay_at_gateway(second)).content == b"success"
+
+    assert buyer_balance(buyer) == 60_00  # the refund and the late second payment
+    assert balance_of(escrow_code(order.pk)) == 0
+    assert check_ledger() == []
+
+
+def test_a_fractional_amount_in_a_signed_callback_is_refused_not_rounded(client):
+    buyer = f.buyer()
+    payment = _topup(buyer, 10_00)
+    get_gateway_pay = pay_at_gateway(payment)  # the real trade exists and is paid
+    data = json.loads(get_gateway_pay[0])
+
+    response = notify(client, *signed(**{**data, "amount": 1000.9}))
+
+    assert response.status_code == 400
+    assert buyer_balance(buyer) == 0

@@ -50,6 +50,13 @@ class Gateway:
         raise NotImplementedError
 
 
+def _strict_int(value) -> int:
+    """Amounts are integer 分: 1000.9 or "1000" in a callback is malformed, never rounded."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("amount must be an integer")
+    return value
+
+
 def sign(body: bytes, secret: str | None = None) -> str:
     return hmac.new((secret or settings.GATEWAY_SECRET).encode(), body, hashlib.sha256).hexdigest()
 
@@ -76,7 +83,7 @@ class SandboxGateway(Gateway):
             cb = Callback(
                 out_trade_no=str(data["out_trade_no"]),
                 trade_no=str(data["trade_no"]),
-                amount=int(data["amount"]),
+                amount=_strict_int(data["amount"]),
                 status=str(data["status"]),
             )
         except (ValueError, KeyError, TypeError) as e:

@@ -52,11 +52,15 @@ class OrderError(Exception):
 
 
 def _new_no(prefix: str) -> str:
-    return prefix + timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
+    # 8 random digits per second: a collision needs ~10^4 orders in one second (then the unique
+    # constraint refuses it rather than mixing two orders).
+    return prefix + timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
 
 
 def _lock_order(order_id: int) -> Order:
-    return Order.objects.select_for_update().select_related("product", "seller").get(pk=order_id)
+    # of=("self",): lock the order row only; the product and seller rows are read, not held, so
+    # orders of one product or seller never wait for each other.
+    return Order.objects.select_for_update(of=("self",)).select_related("product", "seller").get(pk=order_id)
 
 
 def _event(order: Order, kind: str, *, actor=None, actor_label: str = "", **data) -> None:
@@ -371,7 +375,7 @@ def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
         )
         _mark_paid(order, payment)
         return CallbackResult(True, "order paid")
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REFUNDED):
         # Never lose late money: it becomes balance, and the buyer is told.
         payment.credited_to_balance = True
         payment.save(update_fields=["credited_to_balance"])
