@@ -56,3 +56,25 @@ def drain_tasks(db):
         call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
 
     return drain
+
+
+@pytest.fixture(autouse=True)
+def _default_policy(request):
+    """Transactional tests (threads, browsers) end with a flush that also wipes the rows the data
+    migrations wrote: the clauses and evidence rules. Put them back for whichever test comes next."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    transactional = marker.kwargs.get("transaction", False) or (marker.args and marker.args[0])
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from kameng.refunds.models import Clause, EvidenceRule
+    from kameng.refunds.policy import DEFAULT_CLAUSES, DEFAULT_EVIDENCE
+
+    if Clause.objects.exists():
+        return
+    Clause.objects.bulk_create(
+        [Clause(number=n, version=1, title=t, body=b, params=p) for n, t, b, p in DEFAULT_CLAUSES]
+    )
+    EvidenceRule.objects.bulk_create(
+        [EvidenceRule(reason=r, kind=k, items=i, note=note) for r, k, i, note in DEFAULT_EVIDENCE]
+    )

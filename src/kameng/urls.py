@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("kameng.accounts.urls")),
     path("orders/", include("kameng.orders.urls")),
     path("wallet/", include("kameng.wallet.urls")),
+    path("refunds/", include("kameng.refunds.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -1,0 +1,450 @@
+"""Read-only queries and presentation facts of refund cases, shared by the pages (and anyone else)."""
+
+from datetime import datetime
+
+from django.db.models import Case, F, Q, When
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from kameng.accounts.models import Role
+from kameng.accounts.permissions import is_staff_member
+from kameng.evidence.models import Event
+from kameng.orders.models import OrderStatus
+
+from . import policy
+from .models import Clause, Demand, Holder, Reason, RefundCase, RefundTo, Stage
+from .stages import can_move
+
+# Orders a buyer may ask a refund for (the engine decides whether anything is left to refund).
+REFUNDABLE_ORDER_STATUSES = {
+    OrderStatus.PAID,
+    OrderStatus.DELIVERING,
+    OrderStatus.DELIVERY_FAILED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETED,
+}
+STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN)
+
+
+def cases():
+    return RefundCase.objects.select_related("order", "order__product", "seller", "buyer", "holder_user")
+
+
+# --- who may see what ------------------------------------------------------------------------------
+
+
+def case_for_viewer(case_id: int, user) -> RefundCase:
+    """The case if `user` is its buyer, the owner of its seller, or staff; otherwise 404 (ids leak nothing)."""
+    case = cases().filter(pk=case_id).first()
+    if case is None or not user.is_authenticated:
+        raise Http404
+    if case.buyer_id == user.pk or case.seller.owner_id == user.pk or is_staff_member(user):
+        return case
+    raise Http404
+
+
+def buyer_case(case_id: int, user) -> RefundCase:
+    case = cases().filter(pk=case_id, buyer=user).first()
+    if case is None:
+        raise Http404
+    return case
+
+
+def seller_case(case_id: int, user) -> RefundCase:
+    case = cases().filter(pk=case_id, seller__owner=user).first()
+    if case is None:
+        raise Http404
+    return case
+
+
+def open_case_for_order(order) -> RefundCase | None:
+    return RefundCase.objects.filter(order=order, is_open=True).first()
+
+
+def may_request_refund(order) -> bool:
+    return order.status in REFUNDABLE_ORDER_STATUSES
+
+
+# --- lists ----------------------------------------------------------------------------------------
+
+
+def cases_of_buyer(user):
+    return cases().filter(buyer=user)
+
+
+def cases_of_seller(user):
+    """The seller's cases: the ones waiting for it first (soonest deadline), then the rest, newest first."""
+    waiting = Case(When(Q(stage=Stage.AWAITING_SELLER, seller_offer=""), then=0), default=1)
+    return (
+        cases()
+        .filter(seller__owner=user)
+        .annotate(not_waiting=waiting)
+        .order_by("not_waiting", F("deadline_at").asc(nulls_last=True), "-created_at")
+    )
+
+
+def staff_queue(*, stage: str = ""):
+    """Most urgent first: the soonest deadline, then the largest amount. Default: every open case."""
+    qs = cases()
+    if stage in Stage.values:
+        qs = qs.filter(stage=stage)
+    else:
+        qs = qs.filter(is_open=True)
+    return qs.order_by(F("deadline_at").asc(nulls_last=True), "-amount_requested", "id")
+
+
+def current_clauses():
+    return list(Clause.objects.filter(is_current=True).order_by("number"))
+
+
+def clause_by_ref(ref: str) -> Clause | None:
+    """'3@v1' → the clause of that number and version (the one the decision used)."""
+    if not ref or "@v" not in ref:
+        return None
+    number, _sep, version = ref.partition("@v")
+    if not (number.isdigit() and version.isdigit()):
+        return None
+    found = Clause.objects.filter(number=int(number), version=int(version)).first()
+    if found is None and int(version) == 0:
+        return policy.clause(int(number))
+    return found
+
+
+def clause_label(ref: str) -> str:
+    c = clause_by_ref(ref)
+    if c is None:
+        return ref
+    return _("《虚拟商品退款条款》第%(n)d条（%(t)s）") % {"n": c.number, "t": c.title}
+
+
+# --- the holder box -------------------------------------------------------------------------------
+
+
+def time_left(deadline: datetime | None, now: datetime | None = None) -> str:
+    """'1天23时' / '5时12分' / '12分' / '已逾期'."""
+    if deadline is None:
+        return ""
+    seconds = int((deadline - (now or timezone.now())).total_seconds())
+    if seconds <= 0:
+        return _("已逾期")
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return _("%(d)d天%(h)d时") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d时%(m)d分") % {"h": hours, "m": minutes}
+    return _("%(m)d分") % {"m": max(minutes, 1)}
+
+
+def holder_label(case: RefundCase, *, viewer_is_buyer: bool = False) -> str:
+    h = case.holder
+    if h == Holder.SELLER:
+        return _("卖家“%(s)s”") % {"s": case.seller.name}
+    if h == Holder.AGENT:
+        if case.holder_user_id and case.holder_user.agent_no:
+            return _("客服 %(no)s") % {"no": case.holder_user.agent_no}
+        return _("平台客服（待分配）")
+    if h == Holder.BUYER:
+        return _("您（买家）") if viewer_is_buyer else _("买家")
+    if (
+        h in (Holder.SUPERVISOR, Holder.FINANCE, Holder.TECH)
+        and case.holder_user_id
+        and case.holder_user.agent_no
+    ):
+        return "%s %s" % (Holder(h).label, case.holder_user.agent_no)
+    if h == Holder.NOBODY:
+        return _("无需处理")
+    return str(Holder(h).label)
+
+
+def _holder_task(case: RefundCase) -> str:
+    """What the holder is expected to do before the deadline."""
+    if case.holder == Holder.BUYER:
+        if case.stage == Stage.NEEDS_INFO:
+            return _("补充材料")
+        if case.stage == Stage.REJECTED:
+            return _("决定是否申诉")
+        if case.seller_offer:
+            return _("确认卖家方案")
+    if case.holder == Holder.FINANCE:
+        return _("复核")
+    return _("处理")
+
+
+def buyer_can_do(case: RefundCase) -> str:
+    s = case.stage
+    if s in (Stage.SUBMITTED, Stage.VERIFYING):
+        return _("无需操作：系统正在核对记录，有结果会立即更新本页。")
+    if s == Stage.AWAITING_SELLER and case.seller_offer:
+        return _("请在下方接受或拒绝卖家的方案；拒绝后转平台客服审核。")
+    if s == Stage.AWAITING_SELLER:
+        return _("等待卖家答复。您可以补充材料、催一催，或撤销申请。")
+    if s == Stage.PLATFORM_REVIEW:
+        return _("平台客服审核中。您可以补充材料、催一催，或撤销申请。")
+    if s == Stage.NEEDS_INFO:
+        return _("请在时限内通过下方“补充材料”提交；其间审核计时暂停。")
+    if s in (Stage.APPROVED, Stage.PARTIALLY_APPROVED, Stage.REFUNDING):
+        return _("无需操作：退款正在进行，完成后会通知您。")
+    if s == Stage.FINANCE_REVIEW:
+        return _("无需操作：财务复核通过后立即退款。")
+    if s == Stage.REJECTED:
+        return _("如不同意处理结果，可在时限内申诉，由客服主管复核。")
+    if s == Stage.APPEALED:
+        return _("客服主管正在复核您的申诉。您可以补充材料或催一催。")
+    if s == Stage.REFUNDED:
+        return _("退款已完成。")
+    if s == Stage.REPLACEMENT:
+        return _("已为您补发，请到订单页查看。")
+    if s == Stage.CANCELLED:
+        return _("申请已撤销。如仍有问题，可重新申请。")
+    return ""
+
+
+def status_box(case: RefundCase, *, viewer_is_buyer: bool = False) -> dict:
+    """Everything the prominent box says: who, until when, why, what the buyer can do, what happens by itself."""
+    holder = holder_label(case, viewer_is_buyer=viewer_is_buyer)
+    box = {
+        "holder": holder,
+        "holder_code": case.holder,
+        "reason": case.stage_reason,
+        "deadline": case.deadline_at if case.is_open or case.stage == Stage.REJECTED else None,
+        "time_left": "",
+        "task": _holder_task(case),
+        "if_no_action": case.deadline_action,
+        "buyer_can_do": buyer_can_do(case),
+        "refunded": case.stage == Stage.REFUNDED,
+        "clause": clause_label(case.decision_clause) if case.decision_clause else "",
+    }
+    if box["deadline"]:
+        box["time_left"] = time_left(box["deadline"])
+    return box
+
+
+def payouts_of(case: RefundCase):
+    return list(case.payouts.order_by("id"))
+
+
+def refund_destination(case: RefundCase, payouts) -> str:
+    methods = {p.method for p in payouts} or {case.refund_to}
+    names = []
+    if RefundTo.BALANCE in methods:
+        names.append(_("平台余额（即时到账，可在钱包查看）"))
+    if RefundTo.ORIGINAL in methods:
+        names.append(_("原支付方式（原路退回）"))
+    return "、".join(names)
+
+
+# --- buyer actions available now ------------------------------------------------------------------
+
+
+def buyer_actions(case: RefundCase) -> dict:
+    now = timezone.now()
+    follow_ok = (
+        case.is_open and case.stage != Stage.REFUNDED and case.holder not in (Holder.BUYER, Holder.NOBODY)
+    )
+    next_follow = None
+    if follow_ok and case.last_followup_at and now - case.last_followup_at < _follow_every():
+        next_follow = case.last_followup_at + _follow_every()
+    return {
+        "add_material": case.is_open and case.stage not in (Stage.REFUNDING, Stage.REFUNDED),
+        "cancel": can_move(case.stage, Stage.CANCELLED),
+        "follow_up": follow_ok,
+        "next_follow_up": next_follow,
+        "appeal": case.stage == Stage.REJECTED and not (case.deadline_at and now > case.deadline_at),
+        "answer_offer": case.stage == Stage.AWAITING_SELLER and bool(case.seller_offer),
+    }
+
+
+def _follow_every():
+    from .services import FOLLOW_UP_EVERY
+
+    return FOLLOW_UP_EVERY
+
+
+def offer_text(case: RefundCase) -> str:
+    if case.seller_offer == "partial":
+        return _("卖家提出部分退款 %(a)s") % {"a": _yuan(case.seller_offer_amount)}
+    if case.seller_offer == "replacement":
+        return _("卖家提出更换商品（补发）")
+    return ""
+
+
+# --- timeline -------------------------------------------------------------------------------------
+
+
+def events_of(case: RefundCase):
+    return Event.objects.filter(stream=case.stream).select_related("actor").order_by("seq")
+
+
+def timeline(case: RefundCase, *, viewer_is_buyer: bool = False) -> list[dict]:
+    items = []
+    for e in events_of(case):
+        items.append(
+            {
+                "at": e.created_at,
+                "actor": actor_label(e, case, viewer_is_buyer=viewer_is_buyer),
+                "text": event_sentence(e, case),
+                "clause": clause_label(e.clause) if e.clause else "",
+                "kind": e.kind,
+            }
+        )
+    return items
+
+
+def actor_label(e: Event, case: RefundCase, *, viewer_is_buyer: bool = False) -> str:
+    if e.actor_id is None:
+        return _("系统")
+    if e.actor_id == case.buyer_id:
+        return _("我") if viewer_is_buyer else _("买家")
+    if e.actor_id == case.seller.owner_id:
+        return _("卖家")
+    if e.actor is not None and e.actor.agent_no:
+        return _("客服 %(no)s") % {"no": e.actor.agent_no}
+    return e.actor_label or _("平台")
+
+
+def _yuan(cents) -> str:
+    if cents in (None, ""):
+        return ""
+    cents = int(cents)
+    return f"¥{cents // 100}.{cents % 100:02d}"
+
+
+def _stage(value) -> str:
+    return str(Stage(value).label) if value in Stage.values else str(value or "")
+
+
+def _local(value) -> str:
+    dt = parse_datetime(value) if isinstance(value, str) else value
+    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M") if dt else ""
+
+
+def _item_label(case: RefundCase, code: str) -> str:
+    for item in policy.evidence_items(case.reason, case.order.kind):
+        if item["code"] == code:
+            return item["label"]
+    return {"material": _("补充材料"), "seller_evidence": _("卖家证据"), "other": _("其他材料")}.get(
+        code, code
+    )
+
+
+def event_sentence(e: Event, case: RefundCase) -> str:
+    d = e.data or {}
+    k = e.kind
+    if k == "submitted":
+        text = _("提交退款申请：%(r)s，诉求 %(d)s %(a)s") % {
+            "r": Reason(d["reason"]).label if d.get("reason") in Reason.values else d.get("reason", ""),
+            "d": Demand(d["demand"]).label if d.get("demand") in Demand.values else d.get("demand", ""),
+            "a": _yuan(d.get("amount")) if d.get("demand") != Demand.REPLACEMENT else "",
+        }
+        if d.get("on_behalf"):
+            text += _("（客服代为提交，渠道：%(c)s）") % {"c": d.get("channel", "")}
+        return text
+    if k == "evidence_added":
+        return _("上传材料“%(n)s”（%(i)s）") % {
+            "n": d.get("name", ""),
+            "i": _item_label(case, d.get("item", "")),
+        }
+    if k == "stage_changed":
+        text = _("%(f)s → %(t)s") % {"f": _stage(d.get("from")), "t": _stage(d.get("to"))}
+        if d.get("reason"):
+            text += _("：%(r)s") % {"r": d["reason"]}
+        if d.get("deadline"):
+            text += _("（时限 %(t)s）") % {"t": _local(d["deadline"])}
+        return text
+    if k == "verified":
+        return _("系统核验：%(f)s") % {"f": d.get("fact", "")}
+    if k == "waiting_supplier":
+        return _("正在向供应商查询结果，最晚 %(t)s 有结论") % {"t": _local(d.get("deadline"))}
+    if k == "decision":
+        text = _("处理结果：%(s)s") % {"s": _stage(d.get("decision"))}
+        if d.get("amount"):
+            text += " " + _yuan(d["amount"])
+        return text
+    if k == "payout":
+        where = _("平台余额") if d.get("method") == RefundTo.BALANCE else _("原支付方式")
+        return _("退款 %(a)s 已发往%(w)s") % {"a": _yuan(d.get("amount")), "w": where}
+    if k == "gateway_refunded":
+        return _("原路退款 %(a)s 已完成（退款单号 %(n)s）") % {
+            "a": _yuan(d.get("amount")),
+            "n": d.get("refund_no", ""),
+        }
+    if k == "seller_answer":
+        answer = d.get("answer")
+        note = d.get("note", "")
+        if answer == "agree":
+            text = _("卖家同意退款")
+        elif answer == "refuse":
+            text = _("卖家拒绝退款")
+        elif answer == "partial":
+            text = _("卖家提出部分退款 %(a)s") % {"a": _yuan(d.get("amount"))}
+        elif answer == "replacement":
+            text = _("卖家提出更换商品（补发）")
+        else:
+            text = _("卖家答复")
+        return text + (_("：%(n)s") % {"n": note} if note else "")
+    if k == "buyer_answer_offer":
+        return _("买家接受了卖家的方案") if d.get("accept") else _("买家拒绝了卖家的方案，转平台审核")
+    if k == "material_added":
+        return _("补充说明：%(n)s") % {"n": d["note"]} if d.get("note") else _("补充了材料")
+    if k == "claimed":
+        return _("认领了该申请，由其负责处理")
+    if k == "transferred":
+        to = Holder(d["to"]).label if d.get("to") in Holder.values else d.get("to", "")
+        return _("转交%(t)s：%(r)s") % {"t": to, "r": d.get("reason", "")}
+    if k == "finance_decision":
+        text = _("财务复核通过") if d.get("approve") else _("财务退回审核")
+        return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
+    if k == "follow_up":
+        to = Holder(d["holder"]).label if d.get("holder") in Holder.values else ""
+        return _("买家催促处理（当前处理方：%(h)s）") % {"h": to}
+    if k == "deadline_passed":
+        return _("处理时限已到（%(t)s），系统按规则自动处理") % {"t": _local(d.get("due"))}
+    if k == "escalated":
+        return _("已升级至客服主管督办，新时限 %(t)s") % {"t": _local(d.get("deadline"))}
+    if k == "appeal_window_closed":
+        return _("申诉期已过，申请结束")
+    return k
+
+
+# --- facts ----------------------------------------------------------------------------------------
+
+
+def facts_rows(case: RefundCase) -> list[tuple[str, str]]:
+    """The verified order facts stored on the case, as label/value rows."""
+    f = case.facts or {}
+    rows = [
+        (_("订单号"), f.get("order_no", case.order.no)),
+        (
+            _("商品"),
+            "%s ×%s" % (f.get("product", case.order.product.name), f.get("quantity", case.order.quantity)),
+        ),
+        (_("金额"), _yuan(f.get("amount", case.order.amount))),
+        (_("支付时间"), _local(f.get("paid_at")) or "—"),
+    ]
+    pays = f.get("payments") or []
+    if pays:
+        rows.append(
+            (
+                _("成功付款"),
+                "；".join(
+                    "%s %s %s" % (p.get("out_trade_no", ""), _yuan(p.get("amount")), _local(p.get("paid_at")))
+                    for p in pays
+                ),
+            )
+        )
+    if f.get("delivered_at"):
+        rows.append((_("发货时间"), _local(f["delivered_at"])))
+    if f.get("keys_assigned") is not None and case.order.kind == "card_key":
+        rows.append((_("已发卡密"), str(f.get("keys_assigned"))))
+        rows.append((_("卡密首次查看"), _local(f.get("keys_viewed_at")) or _("从未查看")))
+    if f.get("supplier_result"):
+        rows.append((_("供应商结果"), f["supplier_result"]))
+    if f.get("activated_at"):
+        rows.append((_("激活时间"), _local(f["activated_at"])))
+    if f.get("verified"):
+        rows.append((_("系统核验"), f["verified"]))
+    return rows
