@@ -1,15 +1,19 @@
 """The JSON API under /api/, one router per app; schema at /api/openapi.json."""
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import django_auth
 
+from kameng.accounts.api import bearer, session
+
+# Scripts send `Authorization: Bearer <token>` (POST /api/auth/token); the browser uses its session.
 api = NinjaAPI(
     title="kameng API",
     version="1",
     urls_namespace="api",
-    auth=django_auth,
+    auth=[bearer, session],
     docs_url="/docs",
 )
 
@@ -24,6 +28,16 @@ def _auth(request, exc):
     return api.create_response(request, {"detail": _("请先登录")}, status=401)
 
 
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"detail": _("未找到")}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc):
+    return api.create_response(request, {"detail": _("没有权限")}, status=403)
+
+
 @api.exception_handler(HttpError)
 def _http(request, exc):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
@@ -35,13 +49,17 @@ def health(request):
 
 
 def _mount():
+    from kameng.accounts.api import router as auth_router
     from kameng.catalog.api import router as catalog_router
     from kameng.orders.api import router as orders_router
+    from kameng.refunds.api import router as refunds_router
     from kameng.wallet.api import router as wallet_router
 
+    api.add_router("/auth", auth_router)
     api.add_router("/catalog", catalog_router)
     api.add_router("/orders", orders_router)
     api.add_router("/wallet", wallet_router)
+    api.add_router("/refunds", refunds_router)
 
 
 _mount()

@@ -1,10 +1,14 @@
+from typing import Annotated
+
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.errors import HttpError
+from pydantic import Field
 
+from kameng.apitypes import MAX_ID, NO_NUL
 from kameng.orders.services import OrderError, import_card_keys
 
-from .models import Product
+from .models import GoodsKind, Product
 from .selectors import listed_products
 
 router = Router(tags=["catalog"])
@@ -29,8 +33,11 @@ class ProductOut(Schema):
         return obj.free_keys if obj.kind == "card_key" else obj.stock
 
 
+ProductId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class KeysIn(Schema):
-    text: str
+    text: str = Field(..., max_length=2_000_000, pattern=NO_NUL)
 
 
 class ImportOut(Schema):
@@ -41,23 +48,24 @@ class ImportOut(Schema):
     invalid: list[int]
 
 
-@router.get("/products", response=list[ProductOut], auth=None)
-def products(request, kind: str | None = None):
+@router.get("/products", response={200: list[ProductOut], 422: dict}, auth=None)
+def products(request, kind: GoodsKind | None = None):
     qs = listed_products()
     if kind:
         qs = qs.filter(kind=kind)
     return list(qs[:500])
 
 
-@router.get("/products/{product_id}", response={200: ProductOut, 404: dict}, auth=None)
-def product(request, product_id: int):
+@router.get("/products/{product_id}", response={200: ProductOut, 404: dict, 422: dict}, auth=None)
+def product(request, product_id: ProductId):
     return get_object_or_404(listed_products(), pk=product_id)
 
 
 @router.post(
-    "/products/{product_id}/keys", response={200: ImportOut, 400: dict, 403: dict, 404: dict, 422: dict}
+    "/products/{product_id}/keys",
+    response={200: ImportOut, 400: dict, 401: dict, 403: dict, 404: dict, 422: dict},
 )
-def import_keys(request, product_id: int, payload: KeysIn):
+def import_keys(request, product_id: ProductId, payload: KeysIn):
     product = get_object_or_404(Product, pk=product_id, seller__owner=request.user)
     try:
         report = import_card_keys(product=product, data=payload.text, actor=request.user)

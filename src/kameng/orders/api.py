@@ -1,14 +1,16 @@
 from datetime import datetime
+from typing import Annotated
 
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.errors import HttpError
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from kameng.accounts.permissions import get_owned_or_404
+from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
 from kameng.catalog.models import Product
 
-from .models import Order
+from .models import Order, PayMethod
 from .selectors import orders_with_facts
 from .services import (
     OrderError,
@@ -23,6 +25,10 @@ from .services import (
 
 router = Router(tags=["orders"])
 ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 422: dict}
+# An order number in a path: bounded and NUL-free, so a fuzzed one is a 404/422, never a database error.
+OrderNo = Annotated[str, Field(max_length=32, pattern=NO_NUL)]
+ProductId = json_int(ge=1, le=MAX_ID)
+Quantity = json_int(ge=1, le=100)
 
 
 class PaymentOut(Schema):
@@ -81,10 +87,10 @@ class OrderOut(Schema):
 
 
 class OrderIn(Schema):
-    product_id: StrictInt
-    quantity: StrictInt = Field(1, ge=1, le=100)
-    pay_method: str = "balance"
-    target_account: str = Field("", max_length=80)
+    product_id: ProductId
+    quantity: Quantity = 1
+    pay_method: PayMethod = PayMethod.BALANCE
+    target_account: str = text(80)
 
 
 class PayOut(Schema):
@@ -97,14 +103,14 @@ class KeysOut(Schema):
 
 
 class DeliverIn(Schema):
-    note: str = Field("", max_length=5000)
+    note: str = text(5000)
 
 
 class ActivateIn(Schema):
-    account: str = Field("", max_length=80)
+    account: str = text(80)
 
 
-def _mine(request, no: str) -> Order:
+def _mine(request, no: OrderNo) -> Order:
     return get_owned_or_404(orders_with_facts(), user=request.user, no=no)
 
 
@@ -115,7 +121,7 @@ def _call(fn, **kwargs):
         raise HttpError(400, str(e)) from e
 
 
-@router.get("", response=list[OrderOut])
+@router.get("", response={200: list[OrderOut], 401: dict})
 def my_orders(request):
     return list(orders_with_facts().filter(buyer=request.user)[:200])
 
@@ -135,46 +141,46 @@ def create_order(request, payload: OrderIn):
 
 
 @router.get("/{no}", response={200: OrderOut, **ERRORS})
-def order_detail(request, no: str):
+def order_detail(request, no: OrderNo):
     return _mine(request, no)
 
 
 @router.post("/{no}/pay", response={200: PayOut, **ERRORS})
-def pay(request, no: str):
+def pay(request, no: OrderNo):
     order = get_object_or_404(Order, no=no, buyer=request.user)
     payment, url = _call(start_order_gateway_payment, order=order, user=request.user)
     return {"out_trade_no": payment.out_trade_no, "pay_url": request.build_absolute_uri(url)}
 
 
 @router.post("/{no}/reveal", response={200: KeysOut, **ERRORS})
-def reveal(request, no: str):
+def reveal(request, no: OrderNo):
     order = get_object_or_404(Order, no=no, buyer=request.user)
     return {"card_keys": _call(reveal_card_keys, order_id=order.pk, buyer=request.user)}
 
 
 @router.post("/{no}/cancel", response={200: OrderOut, **ERRORS})
-def cancel(request, no: str):
+def cancel(request, no: OrderNo):
     order = get_object_or_404(Order, no=no, buyer=request.user)
     _call(cancel_order, order_id=order.pk, buyer=request.user)
     return _mine(request, no)
 
 
 @router.post("/{no}/confirm", response={200: OrderOut, **ERRORS})
-def confirm(request, no: str):
+def confirm(request, no: OrderNo):
     order = get_object_or_404(Order, no=no, buyer=request.user)
     _call(confirm_received, order_id=order.pk, buyer=request.user)
     return _mine(request, no)
 
 
 @router.post("/{no}/deliver", response={200: OrderOut, **ERRORS})
-def deliver(request, no: str, payload: DeliverIn):
+def deliver(request, no: OrderNo, payload: DeliverIn):
     order = get_object_or_404(Order, no=no, seller__owner=request.user)
     _call(deliver_custom_service, order_id=order.pk, seller_user=request.user, note=payload.note)
     return orders_with_facts().get(pk=order.pk)
 
 
 @router.post("/{no}/activate", response={200: OrderOut, **ERRORS})
-def activate(request, no: str, payload: ActivateIn):
+def activate(request, no: OrderNo, payload: ActivateIn):
     order = get_object_or_404(Order, no=no, seller__owner=request.user)
     _call(record_activation, order_id=order.pk, account=payload.account, actor=request.user)
     return orders_with_facts().get(pk=order.pk)

@@ -2,9 +2,10 @@ from datetime import datetime
 
 from ninja import Router, Schema
 from ninja.errors import HttpError
-from pydantic import Field, StrictInt
+from pydantic import Field
 
-from kameng.orders.services import OrderError, start_topup
+from kameng.apitypes import json_int
+from kameng.orders.services import MAX_TOPUP, OrderError, start_topup
 
 from .selectors import buyer_history
 from .services import buyer_balance
@@ -25,7 +26,8 @@ class WalletOut(Schema):
 
 
 class TopupIn(Schema):
-    amount: StrictInt = Field(..., description="分")
+    # The service's limits, said in the schema: ¥1 to ¥5000.
+    amount: json_int(ge=100, le=MAX_TOPUP) = Field(..., description="分")
 
 
 class TopupOut(Schema):
@@ -33,7 +35,7 @@ class TopupOut(Schema):
     pay_url: str
 
 
-@router.get("", response=WalletOut)
+@router.get("", response={200: WalletOut, 401: dict})
 def wallet(request):
     return {
         "balance": buyer_balance(request.user),

@@ -1,0 +1,625 @@
+"""Refund cases over JSON: every action the pages offer, for buyers, sellers, staff and scripts.
+
+Thin: parse, authorize (someone else's case is a 404; the wrong side of one's own case is a 403),
+call `services`, render the case. The services re-check every right under their locks.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from django.db.models import F
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import File, Form, Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+from pydantic import Field, StrictBool
+
+from kameng.accounts.models import Role
+from kameng.accounts.permissions import is_staff_member
+from kameng.apitypes import MAX_AMOUNT, MAX_ID, NO_NUL, json_int, text
+from kameng.evidence.models import Event
+from kameng.orders.models import Order
+
+from . import policy, selectors, services
+from .models import Clause, Demand, Reason, RefundCase, RefundTo, Stage
+from .reconciliation import payout_lines
+from .stages import path_for
+
+router = Router(tags=["refunds"])
+
+CaseId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Amounts are not bounded below here: "0 or less" is the engine's refusal, with its own message.
+Amount = json_int(le=MAX_AMOUNT)
+ClauseNumber = json_int(ge=1, le=99)
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class ValidationErrorOut(Schema):
+    detail: str
+    errors: list[dict[str, Any]]
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+
+
+# --- output -------------------------------------------------------------------------------------------
+
+
+class CaseBriefOut(Schema):
+    id: int
+    order_no: str
+    product: str
+    kind: str
+    reason: str
+    demand: str
+    stage: str
+    stage_label: str
+    holder: str
+    holder_agent_no: str | None
+    deadline_at: datetime | None
+    deadline_action: str
+    amount_requested: int
+    amount_approved: int | None
+    created_at: datetime
+
+
+class StepOut(Schema):
+    key: str
+    label: str
+    state: Literal["done", "current", "todo"]
+
+
+class AttachmentOut(Schema):
+    id: int
+    item: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    created_at: datetime
+
+
+class EventOut(Schema):
+    seq: int
+    kind: str
+    at: datetime
+    actor: str
+    text: str  # the sentence the case page shows, so every channel tells the same story
+    clause: str
+    data: dict[str, Any]
+
+
+class CaseOut(CaseBriefOut):
+    holder_label: str
+    stage_reason: str
+    refund_to: str
+    description: str
+    statement: str
+    facts: dict[str, Any]
+    decision_clause: str
+    decision_note: str
+    seller: str
+    seller_offer: str
+    seller_offer_amount: int | None
+    channel: str
+    closed_at: datetime | None
+    path: list[StepOut]
+    attachments: list[AttachmentOut]
+    timeline: list[EventOut]
+
+
+class EvidenceItemOut(Schema):
+    code: str
+    label: str
+
+
+class ChecklistOut(Schema):
+    order_no: str
+    kind: str
+    reason: str
+    demand: str
+    amount: int
+    items: list[EvidenceItemOut]
+    checklist: str
+    statement: str
+
+
+class ClauseOut(Schema):
+    number: int
+    version: int
+    ref: str
+    title: str
+    body: str
+    params: dict[str, Any]
+
+
+class PayoutOut(Schema):
+    payout_id: int
+    case_id: int
+    order_no: str
+    amount: int
+    method: str
+    status: str
+    ledger_key: str | None
+    gateway_status: str | None
+    gateway_refund_no: str
+    created_at: datetime
+    completed_at: datetime | None
+    problems: list[str]
+
+
+# --- input --------------------------------------------------------------------------------------------
+
+
+class SubmitIn(Schema):
+    order_no: str = Field(..., min_length=1, max_length=32, pattern=NO_NUL)
+    reason: Reason
+    demand: Demand = Demand.FULL_REFUND
+    amount: Amount | None = Field(None, description="分；部分退款时必填")
+    description: str = text(5000)
+    statement: str = text(5000, description="事实+依据；留空则由系统起草")
+    refund_to: RefundTo = RefundTo.BALANCE
+    channel: str = text(20, "api", description="来源渠道：api、phone、email、chat……")
+
+
+class NoteIn(Schema):
+    note: str = text(2000)
+
+
+class OfferAnswerIn(Schema):
+    accept: StrictBool
+
+
+class SellerOfferIn(Schema):
+    offer: Literal["partial", "replacement"]
+    amount: Amount | None = Field(None, description="分；部分退款时必填")
+    note: str = text(500)
+
+
+class RefuseForm(Schema):
+    note: str = text(2000)
+
+
+class EvidenceForm(Schema):
+    item: str = text(40, description="证据项代码，见 /checklist")
+    note: str = text(2000)
+
+
+class DecideIn(Schema):
+    decision: Literal["approve", "partial", "replace", "reject"]
+    amount: Amount | None = Field(None, description="分；部分退款时必填")
+    clause_number: ClauseNumber | None = None
+    note: str = text(2000)
+
+
+class TransferIn(Schema):
+    to: Literal["tech", "finance", "supervisor", "agent"]
+    reason: str = text(500)
+
+
+class FinanceIn(Schema):
+    approve: StrictBool
+    note: str = text(500)
+
+
+class ChecklistQuery(Schema):
+    order_no: str = Field(..., min_length=1, max_length=32, pattern=NO_NUL)
+    reason: Reason
+    demand: Demand = Demand.FULL_REFUND
+    amount: int | None = Field(None, ge=1, le=MAX_AMOUNT, description="分；部分退款的金额")
+
+
+class QueueQuery(Schema):
+    stage: Stage | None = None
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _cases():
+    return RefundCase.objects.select_related("order__product", "seller", "holder_user", "buyer")
+
+
+def _call(fn, **kwargs):
+    try:
+        return fn(**kwargs)
+    except services.RefundError as e:
+        raise HttpError(400, str(e)) from e
+
+
+def _is_staff(user) -> bool:
+    return is_staff_member(user)
+
+
+def _visible_case(request, case_id: int) -> RefundCase:
+    """A case the caller may see: their own, one on their shop's orders, or any for staff."""
+    case = get_object_or_404(_cases(), pk=case_id)
+    user = request.user
+    if case.buyer_id == user.pk or case.seller.owner_id == user.pk or _is_staff(user):
+        return case
+    raise HttpError(404, _("退款申请不存在。"))
+
+
+def _as_buyer(request, case_id: int) -> RefundCase:
+    case = _visible_case(request, case_id)
+    if case.buyer_id != request.user.pk:
+        raise HttpError(403, _("只有买家本人可以执行该操作。"))
+    return case
+
+
+def _as_seller(request, case_id: int) -> RefundCase:
+    case = _visible_case(request, case_id)
+    if case.seller.owner_id != request.user.pk:
+        raise HttpError(403, _("只有该订单的卖家可以执行该操作。"))
+    return case
+
+
+def _as_staff(request, case_id: int, *roles: str) -> RefundCase:
+    case = _visible_case(request, case_id)
+    if not request.user.has_role(*(roles or (Role.AGENT, Role.SUPERVISOR))):
+        raise HttpError(403, _("您没有处理退款申请的权限。"))
+    return case
+
+
+def _brief(case: RefundCase) -> dict:
+    return {
+        "id": case.pk,
+        "order_no": case.order.no,
+        "product": case.order.product.name,
+        "kind": case.order.kind,
+        "reason": case.reason,
+        "demand": case.demand,
+        "stage": case.stage,
+        "stage_label": str(case.get_stage_display()),
+        "holder": case.holder,
+        "holder_agent_no": case.holder_user.agent_no if case.holder_user_id else None,
+        "deadline_at": case.deadline_at,
+        "deadline_action": case.deadline_action,
+        "amount_requested": case.amount_requested,
+        "amount_approved": case.amount_approved,
+        "created_at": case.created_at,
+    }
+
+
+def _detail(case_id: int) -> dict:
+    case = _cases().get(pk=case_id)
+    events = Event.objects.filter(stream=case.stream).select_related("actor").order_by("seq")
+    return {
+        **_brief(case),
+        "holder_label": str(case.get_holder_display()),
+        "stage_reason": case.stage_reason,
+        "refund_to": case.refund_to,
+        "description": case.description,
+        "statement": case.statement,
+        "facts": case.facts,
+        "decision_clause": case.decision_clause,
+        "decision_note": case.decision_note,
+        "seller": case.seller.name,
+        "seller_offer": case.seller_offer,
+        "seller_offer_amount": case.seller_offer_amount,
+        "channel": case.channel,
+        "closed_at": case.closed_at,
+        "path": [{**step, "label": str(step["label"])} for step in path_for(case.stage)],
+        "attachments": [
+            {
+                "id": a.pk,
+                "item": a.item,
+                "name": a.original_name,
+                "content_type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                "uploaded_by": (
+                    str(_("买家"))
+                    if a.uploaded_by_id == case.buyer_id
+                    else str(_("卖家"))
+                    if a.uploaded_by_id == case.seller.owner_id
+                    else a.uploaded_by.public_name
+                    if a.uploaded_by.agent_no
+                    else str(_("平台"))  # staff are shown by 工号, never by a private name
+                ),
+                "created_at": a.created_at,
+            }
+            for a in case.attachments.select_related("uploaded_by")
+        ],
+        "timeline": [
+            {
+                "seq": e.seq,
+                "kind": e.kind,
+                "at": e.created_at,
+                "actor": str(selectors.actor_label(e, case)),
+                "text": str(selectors.event_sentence(e, case)),
+                "clause": e.clause,
+                "data": e.data,
+            }
+            for e in events
+        ],
+    }
+
+
+def _files(item: str, uploads) -> list[services.EvidenceFile]:
+    return [services.EvidenceFile(item=item, file=f) for f in uploads or []]
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+
+@router.get("", response={200: list[CaseBriefOut], **ERRORS})
+def cases(request, filters: Query[QueueQuery]):
+    """My cases (as buyer or as seller). Staff get the queue of open cases, most urgent deadline first."""
+    user = request.user
+    if _is_staff(user):
+        qs = _cases().filter(is_open=True).order_by(F("deadline_at").asc(nulls_last=True), "created_at")
+    else:
+        qs = _cases().filter(buyer=user) | _cases().filter(seller__owner=user)
+        qs = qs.order_by("-created_at", "-id")
+    if filters.stage:
+        qs = qs.filter(stage=filters.stage)
+    return [_brief(c) for c in qs[:200]]
+
+
+@router.get("/clauses", auth=None, response={200: list[ClauseOut]})
+def clauses(request):
+    """The current 《虚拟商品退款条款》 (public)."""
+    return [
+        {
+            "number": c.number,
+            "version": c.version,
+            "ref": c.ref,
+            "title": c.title,
+            "body": c.body,
+            "params": c.params,
+        }
+        for c in Clause.objects.filter(is_current=True).order_by("number")
+    ]
+
+
+@router.get("/checklist", response={200: ChecklistOut, **ERRORS})
+def checklist(request, query: Query[ChecklistQuery]):
+    """What to hand in for this reason on this order, and the drafted 事实+依据 statement."""
+    order = get_object_or_404(Order.objects.select_related("product", "seller"), no=query.order_no)
+    if order.buyer_id != request.user.pk and not request.user.has_role(Role.AGENT, Role.SUPERVISOR):
+        raise HttpError(404, _("订单不存在。"))
+    amount = query.amount if query.demand == Demand.PARTIAL_REFUND and query.amount else order.amount
+    return {
+        "order_no": order.no,
+        "kind": order.kind,
+        "reason": query.reason,
+        "demand": query.demand,
+        "amount": amount,
+        "items": policy.evidence_items(query.reason, order.kind),
+        "checklist": policy.checklist_text(query.reason, order.kind),
+        "statement": services.draft_statement(order, reason=query.reason, demand=query.demand, amount=amount),
+    }
+
+
+@router.get("/reconciliation", response={200: list[PayoutOut], **ERRORS})
+def reconciliation(request):
+    """Every payout with its ledger transaction and gateway refund (finance and admin)."""
+    if not request.user.has_role(Role.FINANCE, Role.ADMIN):
+        raise HttpError(403, _("只有财务或管理员可以查看对账。"))
+    return [{**line.__dict__, "problems": line.problems} for line in payout_lines()]
+
+
+# --- submitting -----------------------------------------------------------------------------------------
+
+
+def _order_for_filing(request, order_no: str) -> Order:
+    order = Order.objects.filter(no=order_no).first()
+    allowed = order is not None and (
+        order.buyer_id == request.user.pk or request.user.has_role(Role.AGENT, Role.SUPERVISOR)
+    )
+    if not allowed:
+        raise HttpError(404, _("订单不存在。"))
+    return order
+
+
+def _submit(request, payload: SubmitIn, evidence: list[services.EvidenceFile]):
+    order = _order_for_filing(request, payload.order_no)
+    case = _call(
+        services.submit_refund,
+        order=order,
+        actor=request.user,  # an agent filing for the buyer is recorded as `created_by`
+        reason=payload.reason,
+        demand=payload.demand,
+        amount=payload.amount,
+        description=payload.description,
+        statement=payload.statement,
+        evidence=evidence,
+        refund_to=payload.refund_to,
+        channel=payload.channel or "api",
+    )
+    return Status(201, _detail(case.pk))
+
+
+@router.post("", response={201: CaseOut, **ERRORS})
+def submit(request, payload: SubmitIn):
+    """Ask for a refund (JSON, no files). Objective cases come back already refunded.
+    When the reason needs evidence, use `/with-evidence`."""
+    return _submit(request, payload, [])
+
+
+class SubmitForm(SubmitIn):
+    # A form field is text and has no null: 0 stands for "not given" (a form has no `true` either).
+    amount: int = Field(0, ge=0, le=MAX_AMOUNT, description="分；部分退款时必填，0 表示未填")
+    items: str = text(400, description="与 files 一一对应的证据项代码，用英文逗号分隔")
+
+
+@router.post("/with-evidence", response={201: CaseOut, **ERRORS})
+def submit_with_evidence(request, payload: Form[SubmitForm], files: File[list[UploadedFile]] = None):
+    """Ask for a refund with the evidence the checklist asks for (multipart)."""
+    uploads = files or []
+    items = [i.strip() for i in payload.items.split(",")] if payload.items else []
+    if len(items) != len(uploads):
+        raise HttpError(400, _("请为每个文件注明证据项（items 与 files 数量需一致）。"))
+    evidence = [services.EvidenceFile(item=i, file=f) for i, f in zip(items, uploads, strict=True)]
+    fields = payload.dict(exclude={"items"})
+    fields["amount"] = fields["amount"] or None
+    return _submit(request, SubmitIn(**fields), evidence)
+
+
+# Registered after every fixed path ("/clauses", "/with-evidence"...) so none is read as an id.
+@router.get("/{case_id}", response={200: CaseOut, **ERRORS})
+def case_detail(request, case_id: CaseId):
+    """The case as its page shows it: stage, holder, deadline, path, evidence and timeline."""
+    _visible_case(request, case_id)
+    return _detail(case_id)
+
+
+# --- buyer --------------------------------------------------------------------------------------------
+
+
+@router.post("/{case_id}/evidence", response={200: CaseOut, **ERRORS})
+def add_evidence(request, case_id: CaseId, payload: Form[EvidenceForm], file: File[UploadedFile] = None):
+    """Add one evidence file to a case (checked by its bytes, like the pages)."""
+    case = _visible_case(request, case_id)
+    if file is None:  # an empty part is dropped by the parser: say so rather than a bare 422
+        raise HttpError(400, _("请选择要上传的文件。"))
+    if case.buyer_id != request.user.pk:
+        # The engine has no public "add evidence" for sellers and staff yet (seller_refuse takes files).
+        raise HttpError(403, _("目前只有买家可以通过此接口补充证据；卖家拒绝退款时请随拒绝理由一并上传。"))
+    _call(
+        services.add_material,
+        case_id=case.pk,
+        buyer=request.user,
+        note=payload.note,
+        evidence=[services.EvidenceFile(item=payload.item, file=file)],
+    )
+    return _detail(case.pk)
+
+
+@router.post("/{case_id}/cancel", response={200: CaseOut, **ERRORS})
+def cancel(request, case_id: CaseId):
+    _as_buyer(request, case_id)
+    _call(services.cancel, case_id=case_id, buyer=request.user)
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/follow-up", response={200: CaseOut, **ERRORS})
+def follow_up(request, case_id: CaseId):
+    """催一催: once per 24 hours per case."""
+    _as_buyer(request, case_id)
+    _call(services.follow_up, case_id=case_id, buyer=request.user)
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/appeal", response={200: CaseOut, **ERRORS})
+def appeal(request, case_id: CaseId, payload: NoteIn):
+    _as_buyer(request, case_id)
+    _call(services.appeal, case_id=case_id, buyer=request.user, note=payload.note)
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/offer-answer", response={200: CaseOut, **ERRORS})
+def offer_answer(request, case_id: CaseId, payload: OfferAnswerIn):
+    """Accept or decline the seller's partial refund or replacement."""
+    _as_buyer(request, case_id)
+    _call(services.buyer_answer_offer, case_id=case_id, buyer=request.user, accept=payload.accept)
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/material", response={200: CaseOut, **ERRORS})
+def material(request, case_id: CaseId, payload: NoteIn):
+    """Answer a request for more information (text; files go to `/evidence`)."""
+    _as_buyer(request, case_id)
+    _call(services.add_material, case_id=case_id, buyer=request.user, note=payload.note)
+    return _detail(case_id)
+
+
+# --- seller -------------------------------------------------------------------------------------------
+
+
+@router.post("/{case_id}/seller/agree", response={200: CaseOut, **ERRORS})
+def seller_agree(request, case_id: CaseId, payload: NoteIn):
+    _as_seller(request, case_id)
+    _call(services.seller_agree, case_id=case_id, seller_user=request.user, note=payload.note)
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/seller/refuse", response={200: CaseOut, **ERRORS})
+def seller_refuse(
+    request, case_id: CaseId, payload: Form[RefuseForm], files: File[list[UploadedFile]] = None
+):
+    """Refuse with a reason and at least one evidence file (multipart); the case goes to review."""
+    _as_seller(request, case_id)
+    _call(
+        services.seller_refuse,
+        case_id=case_id,
+        seller_user=request.user,
+        note=payload.note,
+        evidence=_files("seller_evidence", files),
+    )
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/seller/offer", response={200: CaseOut, **ERRORS})
+def seller_offer(request, case_id: CaseId, payload: SellerOfferIn):
+    _as_seller(request, case_id)
+    _call(
+        services.seller_offer,
+        case_id=case_id,
+        seller_user=request.user,
+        offer=payload.offer,
+        amount=payload.amount,
+        note=payload.note,
+    )
+    return _detail(case_id)
+
+
+# --- staff --------------------------------------------------------------------------------------------
+
+
+@router.post("/{case_id}/claim", response={200: CaseOut, **ERRORS})
+def claim(request, case_id: CaseId):
+    _as_staff(request, case_id)
+    _call(services.claim, case_id=case_id, agent=request.user)
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/request-info", response={200: CaseOut, **ERRORS})
+def request_info(request, case_id: CaseId, payload: NoteIn):
+    """Ask the buyer for specific material; the review clock stops meanwhile."""
+    _as_staff(request, case_id)
+    _call(services.request_info, case_id=case_id, agent=request.user, note=payload.note)
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/decide", response={200: CaseOut, **ERRORS})
+def decide(request, case_id: CaseId, payload: DecideIn):
+    """Approve, approve in part, replace or reject (a supervisor decides appeals)."""
+    _as_staff(request, case_id)
+    _call(
+        services.decide,
+        case_id=case_id,
+        agent=request.user,
+        decision=payload.decision,
+        amount=payload.amount,
+        clause_number=payload.clause_number,
+        note=payload.note,
+    )
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/transfer", response={200: CaseOut, **ERRORS})
+def transfer(request, case_id: CaseId, payload: TransferIn):
+    _as_staff(request, case_id)
+    _call(services.transfer, case_id=case_id, agent=request.user, to=payload.to, reason=payload.reason)
+    return _detail(case_id)
+
+
+@router.post("/{case_id}/finance", response={200: CaseOut, **ERRORS})
+def finance(request, case_id: CaseId, payload: FinanceIn):
+    """The second approval of a large refund; never by the person who approved it."""
+    _as_staff(request, case_id, Role.FINANCE)
+    _call(
+        services.finance_decide,
+        case_id=case_id,
+        user=request.user,
+        approve=payload.approve,
+        note=payload.note,
+    )
+    return _detail(case_id)
