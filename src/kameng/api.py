@@ -1,5 +1,6 @@
 """The JSON API under /api/, one router per app; schema at /api/openapi.json."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -60,6 +61,10 @@ def _mount():
     api.add_router("/orders", orders_router)
     api.add_router("/wallet", wallet_router)
     api.add_router("/refunds", refunds_router)
+    if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare one-row insert baseline
+        from kameng.ops.bench_api import router as bench_router
+
+        api.add_router("/bench", bench_router)
 
 
 _mount()

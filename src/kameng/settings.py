@@ -160,6 +160,7 @@ CARDKEY_FERNET_KEYS = [k for k in os.environ.get("KAMENG_CARDKEY_KEY", "").split
 ]
 
 # --- payment gateway (sandbox by default) -----------------------------------------------------
+BENCH_ENDPOINTS = env_bool("KAMENG_BENCH", False)
 GATEWAY_SECRET = os.environ.get("KAMENG_GATEWAY_SECRET", "sandbox-gateway-secret")
 SITE_URL = os.environ.get("KAMENG_SITE_URL", "http://127.0.0.1:8000")
 

@@ -8,6 +8,7 @@ from kameng.wallet import services as wallet
 
 from . import secrets as keyvault
 from .models import (
+    DELIVERABLE,
     CardKey,
     CardKeyStatus,
     Delivery,
@@ -17,7 +18,7 @@ from .models import (
     Payment,
     PaymentStatus,
 )
-from .services import OrderError, _deliver_locked, _event, _lock_order, _take_keys
+from .services import OrderError, _deliver_locked, _event, _finish_delivery, _lock_order, _take_keys
 from .supplier import card_key_redemption
 
 
@@ -121,6 +122,16 @@ def replace_goods(order: Order) -> None:
             raise OrderError(_("库存不足，无法补发。"))
         CardKey.objects.filter(pk__in=old).update(status=CardKeyStatus.REVOKED)
         _event(order, "replaced", keys=len(fresh))
+        if order.status in DELIVERABLE:
+            # Replacing for an order still waiting for stock is its delivery: mark it delivered, or a
+            # later restock retry would hand the buyer a second set of keys.
+            _finish_delivery(
+                order,
+                Delivery.objects.select_for_update().get(order=order),
+                timezone.now(),
+                keys=len(fresh),
+                replacement=True,
+            )
         return
     delivery = Delivery.objects.select_for_update().get(order=order)
     delivery.status = DeliveryStatus.PENDING

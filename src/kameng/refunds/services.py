@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,7 @@ from .stages import CLOSED, can_move
 from .uploads import MAX_FILES, UploadError, inspect
 
 FOLLOW_UP_EVERY = timedelta(hours=24)
+SUPPLIER_RECHECK_EVERY = timedelta(minutes=1)
 
 
 class RefundError(Exception):
@@ -64,13 +66,20 @@ def verify(order, *, reason: str, demand: str, amount: int, peek: bool = False) 
     if reason == Reason.DUPLICATE_PAYMENT:
         payments = aftersales.successful_payments(order)
         if len(payments) > 1:
-            extra = payments[1:]
+            # A duplicate that an earlier case already paid back is not paid back again.
+            refunded = _refunded_by_payment(order)
+            extra = [p for p in payments[1:] if p.amount > refunded.get(p.pk, 0)]
+            owed = sum(p.amount - refunded.get(p.pk, 0) for p in extra)
+            if not extra:
+                return Verdict(
+                    "route", _("系统查到 %(n)d 笔成功付款，多付的款项已退回") % {"n": len(payments)}
+                )
             return Verdict(
                 "refund",
                 _("系统查到该订单有 %(n)d 笔成功付款，多付 %(extra)d 笔共 ¥%(amt)s")
-                % {"n": len(payments), "extra": len(extra), "amt": yuan(sum(p.amount for p in extra))},
+                % {"n": len(payments), "extra": len(extra), "amt": yuan(owed)},
                 clause=2,
-                amount=sum(p.amount for p in extra),
+                amount=owed,
                 payment_ids=[p.pk for p in extra],
             )
         return Verdict("route", _("系统仅查到 %(n)d 笔成功付款") % {"n": len(payments)})
@@ -141,6 +150,15 @@ def _verify_card_key(order, *, reason: str, demand: str, peek: bool) -> Verdict:
     if answer == "redeemed":
         return Verdict("route", _("卡密已于 %(t)s 被查看；供应商确认卡密已被兑换") % {"t": _fmt(min(viewed))})
     return Verdict("route", _("卡密已于 %(t)s 被查看；供应商暂未答复是否兑换") % {"t": _fmt(min(viewed))})
+
+
+def _refunded_by_payment(order) -> dict[int, int]:
+    """What the cases of this order have already sent back, per payment."""
+    out: dict[int, int] = {}
+    rows = Payout.objects.filter(case__order=order, payment__isnull=False).values_list("payment_id", "amount")
+    for payment_id, amount in rows:
+        out[payment_id] = out.get(payment_id, 0) + amount
+    return out
 
 
 def _fmt(dt) -> str:
@@ -451,7 +469,9 @@ def _submit_locked(
 def _apply_verdict(case: RefundCase, order, verdict: Verdict) -> None:
     if verdict.action in ("refund", "revoke_refund"):
         c = policy.clause(verdict.clause)
-        amount = verdict.amount if case.reason == Reason.DUPLICATE_PAYMENT else case.amount_requested
+        # Voiding the order leaves the buyer nothing, so all that was paid for it goes back, even if
+        # the buyer asked for part of it (a voided order refunded in part would keep the rest).
+        amount = verdict.amount if case.reason == Reason.DUPLICATE_PAYMENT else _full_amount(order)
         _approve(
             case,
             order,
@@ -476,9 +496,25 @@ def _apply_verdict(case: RefundCase, order, verdict: Verdict) -> None:
         Deadline.objects.create(
             case=case, kind="supplier_answer", stage=Stage.VERIFYING, due_at=case.deadline_at
         )
+        _schedule_recheck(case)
         _event(case, "waiting_supplier", clause=c.ref, deadline=case.deadline_at.isoformat())
     else:
         _route(case, order, fact=verdict.fact)
+
+
+def _schedule_recheck(case, now: datetime | None = None) -> None:
+    """Ask the supplier again soon. A timer row (not a scan of every waiting case) keeps the tick's
+    cost to what is due."""
+    Deadline.objects.create(
+        case=case,
+        kind="supplier_recheck",
+        stage=Stage.VERIFYING,
+        due_at=(now or timezone.now()) + SUPPLIER_RECHECK_EVERY,
+    )
+
+
+def _full_amount(order) -> int:
+    return min(aftersales.escrow_held(order), order.amount)
 
 
 def _try_replacement(case, order, verdict: Verdict) -> None:
@@ -488,7 +524,7 @@ def _try_replacement(case, order, verdict: Verdict) -> None:
         _approve(
             case,
             order,
-            amount=case.amount_requested,
+            amount=_full_amount(order),
             actor=None,
             clause=c,
             system=True,
@@ -508,11 +544,19 @@ def _try_replacement(case, order, verdict: Verdict) -> None:
     ):
         _route(case, order, fact=verdict.fact + _("；自动补发次数已达上限，转人工审核"), force_review=True)
         return
-    if aftersales.stock_left(order) < order.quantity:
+    replaced = False
+    if aftersales.stock_left(order) >= order.quantity:
+        try:
+            with transaction.atomic():
+                aftersales.replace_goods(order)
+            replaced = True
+        except OrderError:  # the keys counted a moment ago went to another buyer meanwhile
+            replaced = False
+    if not replaced:
         _approve(
             case,
             order,
-            amount=case.amount_requested,
+            amount=_full_amount(order),
             actor=None,
             clause=c,
             system=True,
@@ -522,7 +566,6 @@ def _try_replacement(case, order, verdict: Verdict) -> None:
             revoke_keys=True,
         )
         return
-    aftersales.replace_goods(order)
     _move(
         case,
         Stage.REPLACEMENT,
@@ -599,6 +642,11 @@ def _approve(
     partial: bool = False,
 ) -> None:
     target = Stage.PARTIALLY_APPROVED if partial else Stage.APPROVED
+    # Never more than the order still holds: an earlier case may have paid part of it back.
+    held = aftersales.escrow_held(order)
+    if held <= 0:
+        raise RefundError(_("该订单已无可退款项。"))
+    amount = min(amount, held)
     case.amount_approved = amount
     case.approved_by = actor
     case.decision_clause = clause.ref
@@ -635,19 +683,19 @@ def _execute(case, order) -> None:
         aftersales.void_for_refund(order, revoke_keys=bool(case.facts.get("revoke_keys")))
     payments = {p.pk: p for p in aftersales.successful_payments(order)}
     to_original = case.refund_to == RefundTo.ORIGINAL and order.pay_method == PayMethod.GATEWAY
+    # Each payment gives back at most what it brought in, less what earlier cases already sent back
+    # through it, and the parts add up to the approved amount (never to the payments' face value).
+    refunded = _refunded_by_payment(order)
     plan: list[tuple[int, object]] = []
-    if case.facts.get("payment_ids"):
-        plan = [(payments[pid].amount, payments[pid]) for pid in case.facts["payment_ids"] if pid in payments]
-    else:
-        left = amount
-        for p in payments.values():
-            if left <= 0:
-                break
-            take = min(left, p.amount)
-            plan.append((take, p))
+    left = amount
+    for pid in case.facts.get("payment_ids") or list(payments):
+        payment = payments.get(pid)
+        take = min(left, payment.amount - refunded.get(pid, 0)) if payment is not None else 0
+        if take > 0:
+            plan.append((take, payment))
             left -= take
-        if left > 0:
-            plan.append((left, None))
+    if left > 0:
+        plan.append((left, None))
     pending = False
     for n, (part, payment) in enumerate(plan, start=1):
         key = f"refund:{case.pk}:{n}"
@@ -724,7 +772,7 @@ def complete_gateway_refund(*, payout_id: int) -> str:
         )
     except GatewayError as e:
         GatewayRefund.objects.filter(pk=gr.pk).update(
-            status=GatewayRefund.Status.FAILED, last_error=str(e)[:200], attempts=gr.attempts + 1
+            status=GatewayRefund.Status.FAILED, last_error=str(e)[:200], attempts=F("attempts") + 1
         )
         Payout.objects.filter(pk=payout.pk).update(status=Payout.Status.FAILED)
         return "failed"
@@ -734,7 +782,7 @@ def complete_gateway_refund(*, payout_id: int) -> str:
         if payout.status == Payout.Status.SUCCEEDED:
             return "already"
         GatewayRefund.objects.filter(pk=gr.pk).update(
-            status=GatewayRefund.Status.SUCCEEDED, gateway_refund_no=refund_no, attempts=gr.attempts + 1
+            status=GatewayRefund.Status.SUCCEEDED, gateway_refund_no=refund_no, attempts=F("attempts") + 1
         )
         payout.status = Payout.Status.SUCCEEDED
         payout.completed_at = timezone.now()
@@ -853,11 +901,21 @@ def buyer_answer_offer(*, case_id: int, buyer, accept: bool) -> RefundCase:
     return case
 
 
+REPLACEABLE = {OrderStatus.PAID, OrderStatus.DELIVERY_FAILED, OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+
+
 def _replace(case, order, *, actor, reason: str) -> None:
+    # A refunded order is never delivered again, and a top-up whose result is still unknown is not
+    # sent a second time (both could land).
+    if order.status not in REPLACEABLE:
+        raise RefundError(_("订单状态为“%(s)s”，不能补发。") % {"s": order.get_status_display()})
     try:
-        aftersales.replace_goods(order)
+        with transaction.atomic():
+            aftersales.replace_goods(order)
     except OrderError as e:
         raise RefundError(str(e)) from e
+    case.decision_clause = policy.clause(4).ref
+    case.save(update_fields=["decision_clause"])
     _move(
         case, Stage.REPLACEMENT, holder=Holder.NOBODY, actor=actor, reason=reason, clause=policy.clause(4).ref
     )
@@ -913,9 +971,17 @@ def add_material(
     _store_evidence(case, evidence or [], buyer)
     _event(case, "material_added", actor=buyer, note=note.strip()[:2000])
     if case.stage == Stage.NEEDS_INFO:
-        resume = timezone.now() + (case.paused_remaining or timedelta(0)) if case.paused_remaining else None
-        _to_review(case, actor=buyer, due=resume, holder_user=None, reason=_("买家已补充材料，审核计时恢复"))
+        _resume_review(case, now=timezone.now(), actor=buyer, reason=_("买家已补充材料，审核计时恢复"))
     return case
+
+
+def _resume_review(case, *, now: datetime, reason: str, actor=None) -> None:
+    """Back from needs_info: the review clock restarts with what was left on it when it stopped."""
+    remaining = case.paused_remaining
+    due = now + remaining if remaining is not None else None
+    _to_review(case, actor=actor, due=due, reason=reason)
+    case.paused_remaining = None
+    case.save(update_fields=["paused_remaining"])
 
 
 DECISIONS = {"approve", "partial", "replace", "reject"}
@@ -934,9 +1000,11 @@ def decide(
     """An agent decides a case in review; a supervisor decides an appeal."""
     if decision not in DECISIONS:
         raise RefundError(_("请选择处理结果。"))
-    appealed = RefundCase.objects.filter(pk=case_id, stage=Stage.APPEALED).exists()
-    roles = (Role.SUPERVISOR,) if appealed else (Role.AGENT, Role.SUPERVISOR)
-    case, order = _staff_case(case_id, agent, stages={Stage.PLATFORM_REVIEW, Stage.APPEALED}, roles=roles)
+    case, order = _staff_case(case_id, agent, stages={Stage.PLATFORM_REVIEW, Stage.APPEALED})
+    # Read under the lock: the stage decides who may decide (an appeal is the supervisor's).
+    appealed = case.stage == Stage.APPEALED
+    if appealed and not agent.has_role(Role.SUPERVISOR):
+        raise RefundError(_("申诉由客服主管处理。"))
     if not note.strip():
         raise RefundError(_("请填写处理意见（买家会看到）。"))
     number = clause_number or (5 if order.kind == GoodsKind.CUSTOM_SERVICE else 3)
@@ -985,6 +1053,21 @@ def decide(
             actor=agent,
             reason=_("客服 %(no)s 决定补发：%(n)s") % {"no": agent.agent_no or "", "n": note.strip()[:150]},
         )
+    elif appealed:
+        # The supervisor's answer to an appeal is final: no second appeal window.
+        _move(
+            case,
+            Stage.REJECTED,
+            holder=Holder.NOBODY,
+            actor=agent,
+            clause=c.ref,
+            reason=_("客服主管 %(no)s 复核申诉后维持驳回（依据第%(n)d条）：%(t)s")
+            % {"no": agent.agent_no or "", "n": c.number, "t": note.strip()[:150]},
+        )
+        case.decision_clause = c.ref
+        case.save(update_fields=["decision_clause"])
+        _event(case, "decision", actor=agent, clause=c.ref, decision="rejected", final=True)
+        _notify(case.buyer, _("您的申诉已由客服主管复核，维持驳回。"), case)
     else:
         c10 = policy.clause(10)
         _move(
@@ -1002,7 +1085,11 @@ def decide(
         case.decision_clause = c.ref
         case.save(update_fields=["decision_clause"])
         _event(case, "decision", actor=agent, clause=c.ref, decision="rejected")
-        _notify(case.buyer, _("您的退款申请被驳回，可在 7 天内申诉。"), case)
+        _notify(
+            case.buyer,
+            _("您的退款申请被驳回，可在 %(d)d 天内申诉。") % {"d": c10.params.get("days", 7)},
+            case,
+        )
     return case
 
 
@@ -1094,12 +1181,18 @@ def appeal(*, case_id: int, buyer, note: str) -> RefundCase:
     case, _order = _buyer_case(case_id, buyer)
     if case.stage != Stage.REJECTED:
         raise RefundError(_("只有被驳回的申请可以申诉。"))
+    if case.facts.get("appealed_at"):
+        raise RefundError(_("该申请已申诉过，客服主管的复核结果为最终结果。"))
     if case.deadline_at and timezone.now() > case.deadline_at:
         raise RefundError(_("申诉期已过。"))
     if not note.strip():
         raise RefundError(_("请写明申诉理由。"))
     if RefundCase.objects.filter(order=case.order, is_open=True).exclude(pk=case.pk).exists():
         raise RefundError(_("该订单已有一个进行中的退款申请。"))
+    if aftersales.escrow_held(_order) <= 0:
+        raise RefundError(_("该订单已无可退款项。"))
+    case.facts["appealed_at"] = timezone.now().isoformat()
+    case.save(update_fields=["facts"])
     c9 = policy.clause(9)
     _move(
         case,
@@ -1140,7 +1233,9 @@ def fire_deadline(*, deadline_id: int, now: datetime | None = None) -> str:
 
 
 def _fire(case, order, dl, now) -> str:
-    _event(case, "deadline_passed", kind=dl.kind, due=dl.due_at.isoformat())
+    if dl.kind == "supplier_recheck":  # a poll, not a missed deadline: kept off the timeline unless decided
+        return _recheck(case, order, now)
+    _event(case, "deadline_passed", deadline_kind=dl.kind, due=dl.due_at.isoformat())
     if dl.kind == "seller_answer":
         _approve(
             case,
@@ -1160,8 +1255,7 @@ def _fire(case, order, dl, now) -> str:
         _to_review(case, reason=_("买家逾期未回应卖家方案，转平台审核"))
         return "to review"
     if dl.kind == "buyer_info":
-        resume = now + case.paused_remaining if case.paused_remaining else None
-        _to_review(case, due=resume, reason=_("买家逾期未补充材料，按第7条依现有材料处理"))
+        _resume_review(case, now=now, reason=_("买家逾期未补充材料，依第7条按现有材料处理"))
         return "decide on what is there"
     if dl.kind == "supplier_answer":
         _to_review(case, reason=_("供应商逾期未答复充值结果，转技术核验"))
@@ -1192,8 +1286,14 @@ def recheck_supplier(*, case_id: int) -> str:
     case, order = _lock(case_id)
     if case.stage != Stage.VERIFYING:
         return "not waiting"
+    return _recheck(case, order, timezone.now(), reschedule=False)
+
+
+def _recheck(case, order, now: datetime, *, reschedule: bool = True) -> str:
     verdict = verify(order, reason=case.reason, demand=case.demand, amount=case.amount_requested)
     if verdict.action == "wait_supplier":
+        if reschedule:
+            _schedule_recheck(case, now)
         return "still unknown"
     _event(case, "verified", fact=verdict.fact, action=verdict.action)
     _apply_verdict(case, order, verdict)

@@ -1,7 +1,8 @@
 """What the tick hands to the workers: due deadlines, unfinished gateway refunds, supplier re-checks.
 
 Each query reads an index (open deadlines by due time; payouts by status), so the tick's cost
-follows what is due, not how many cases are open.
+follows what is due, not how many cases are open. Cases waiting on the supplier are polled through
+their own timer rows (kind "supplier_recheck"), not by scanning every waiting case on each tick.
 """
 
 from datetime import timedelta
@@ -10,14 +11,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Deadline, Payout, RefundCase, Stage
+from .models import Deadline, Payout
 
 BATCH = 200
 REENQUEUE_AFTER = timedelta(minutes=2)
 
 
 def enqueue_due(now=None) -> int:
-    from .tasks import fire_deadline_task, gateway_refund_task, recheck_supplier_task
+    from .tasks import fire_deadline_task, gateway_refund_task
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -38,11 +39,4 @@ def enqueue_due(now=None) -> int:
     )
     for pk in failed:
         gateway_refund_task.enqueue(pk)
-    waiting = list(
-        RefundCase.objects.filter(stage=Stage.VERIFYING, deadline_at__isnull=False).values_list(
-            "pk", flat=True
-        )[:BATCH]
-    )
-    for pk in waiting:
-        recheck_supplier_task.enqueue(pk)
     return len(due)

@@ -43,19 +43,31 @@ def _kind_of(code: str) -> str:
 
 
 def get_account(code: str) -> Account:
-    account = Account.objects.filter(code=code).first()
-    if account is None:
+    return get_accounts([code])[code]
+
+
+def get_accounts(codes) -> dict[str, Account]:
+    """The accounts for `codes`, created on first use; one query when they all exist."""
+    codes = sorted(set(codes))
+    found = {a.code: a for a in Account.objects.filter(code__in=codes)}
+    for code in codes:
+        if code in found:
+            continue
         user_id = int(code.split(":", 1)[1]) if code.startswith("buyer:") else None
         try:
             with transaction.atomic():
-                account = Account.objects.create(code=code, kind=_kind_of(code), user_id=user_id)
-        except IntegrityError:
-            account = Account.objects.get(code=code)
-    return account
+                found[code] = Account.objects.create(code=code, kind=_kind_of(code), user_id=user_id)
+        except IntegrityError:  # created by a concurrent first use
+            found[code] = Account.objects.get(code=code)
+    return found
 
 
 def balance_of(code: str) -> int:
     return Posting.objects.filter(account__code=code).aggregate(s=Sum("amount"))["s"] or 0
+
+
+def _balance_of_account(account_id: int) -> int:
+    return Posting.objects.filter(account_id=account_id).aggregate(s=Sum("amount"))["s"] or 0
 
 
 def buyer_balance(user) -> int:
@@ -91,28 +103,29 @@ def post(
         existing = Transaction.objects.filter(key=key).first()
         if existing is not None:
             return existing, False
-        accounts = {code: get_account(code) for code in sorted(merged)}
-        debited = [accounts[c] for c in sorted(merged) if merged[c] < 0 and not accounts[c].may_go_negative]
+        accounts = get_accounts(merged)
+        debited = sorted(
+            (accounts[c] for c in merged if merged[c] < 0 and not accounts[c].may_go_negative),
+            key=lambda a: a.pk,
+        )
         if debited:
             # Row locks serialise every spender of the same account (SQLite serialises all writers anyway).
             list(Account.objects.select_for_update().filter(pk__in=[a.pk for a in debited]).order_by("pk"))
-            existing = Transaction.objects.filter(key=key).first()
-            if existing is not None:
-                return existing, False
             for account in debited:
-                if balance_of(account.code) + merged[account.code] < 0:
+                if _balance_of_account(account.pk) + merged[account.code] < 0:
                     raise InsufficientBalance(_("余额不足"))
         try:
+            # A concurrent poster of the same key loses here (unique key) and gets the winner's transaction.
             with transaction.atomic():
                 txn = Transaction.objects.create(key=key, kind=kind, reference=reference, memo=memo[:200])
+                Posting.objects.bulk_create(
+                    [
+                        Posting(transaction=txn, account=accounts[code], amount=amount)
+                        for code, amount in merged.items()
+                    ]
+                )
         except IntegrityError:
             return Transaction.objects.get(key=key), False
-        Posting.objects.bulk_create(
-            [
-                Posting(transaction=txn, account=accounts[code], amount=amount)
-                for code, amount in merged.items()
-            ]
-        )
         return txn, True
 
 

@@ -1,0 +1,233 @@
+"""`make bench`: objective refunds (submit → refunded, in one request) against a bare one-row insert,
+on the same server and database, in the same run. Reported as ratios, never asserted in tests.
+
+For each database (SQLite always; PostgreSQL when reachable) it migrates a fresh database, seeds
+buyers with undelivered orders, starts uvicorn, and drives both endpoints from `CONCURRENCY`
+keep-alive connections. Prints a table and writes bench/results.json.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+N = int(os.environ.get("BENCH_REQUESTS", "600"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/kameng_bench")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_reachable() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", connect_timeout=3).close()
+        return True
+    except Exception:
+        return False
+
+
+def reset_pg() -> None:
+    import psycopg
+
+    name = PG_URL.rsplit("/", 1)[1]
+    with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def run(cmd, env, **kw):
+    return subprocess.run(cmd, env=env, cwd=ROOT, check=True, **kw)
+
+
+def drive(port: int, path: str, bodies: list[dict], creds: list[dict]) -> dict:
+    """POST each body once, CONCURRENCY connections at a time; returns latencies and throughput."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    jobs = list(enumerate(bodies))
+    cursor = {"i": 0}
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                if cursor["i"] >= len(jobs):
+                    break
+                i, body = jobs[cursor["i"]]
+                cursor["i"] += 1
+            c = creds[i % len(creds)]
+            headers = {
+                "Content-Type": "application/json",
+                "X-CSRFToken": c["csrf"],
+                "Cookie": f"sessionid={c['session']}; csrftoken={c['csrf']}",
+            }
+            t0 = time.perf_counter()
+            conn.request("POST", path, body=json.dumps(body), headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            dt = time.perf_counter() - t0
+            with lock:
+                latencies.append(dt)
+                if resp.status >= 300:
+                    errors.append(f"{resp.status} {data[:200]!r}")
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "throughput_rps": len(latencies) / wall,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+    }
+
+
+def bench_database(label: str, env: dict) -> dict:
+    run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+    seeded = subprocess.run(
+        [PY, "bench/seed.py", str(N)], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    creds = json.loads(seeded)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "kameng.asgi:application",
+            "--app-dir",
+            "src",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/api/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        drive(port, "/api/bench/insert", [{}] * 50, creds)  # warm up the process and the pool
+        baseline = drive(port, "/api/bench/insert", [{}] * N, creds)
+        refunds = drive(
+            port,
+            "/api/refunds",
+            [{"order_no": c["order_no"], "reason": "not_received", "demand": "full_refund"} for c in creds],
+            creds,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    check = subprocess.run(
+        [PY, "manage.py", "check_ledger"], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    refunded = (
+        subprocess.run(
+            [
+                PY,
+                "manage.py",
+                "shell",
+                "-c",
+                "from kameng.refunds.models import RefundCase as C; print(C.objects.filter(stage='refunded').count())",
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    return {
+        "database": label,
+        "baseline": baseline,
+        "objective_refund": refunds,
+        "throughput_ratio": refunds["throughput_rps"] / baseline["throughput_rps"],
+        "refunded_cases": int(refunded),
+        "ledger": check.stdout.strip() or check.stderr.strip(),
+    }
+
+
+def main() -> int:
+    results = []
+    tmp = Path(tempfile.mkdtemp(prefix="kameng-bench-"))
+    base_env = {
+        **os.environ,
+        "KAMENG_BENCH": "1",
+        "KAMENG_VAR_DIR": str(tmp),
+        "KAMENG_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    base_env.pop("KAMENG_DATABASE_URL", None)
+    try:
+        results.append(
+            bench_database("sqlite", {**base_env, "KAMENG_SQLITE_PATH": str(tmp / "bench.sqlite3")})
+        )
+        if pg_reachable():
+            reset_pg()
+            results.append(bench_database("postgresql", {**base_env, "KAMENG_DATABASE_URL": PG_URL}))
+        else:
+            print("PostgreSQL not reachable: PostgreSQL bench skipped")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(
+        f"\nobjective refund (submit → 已退款 in one request) vs bare one-row insert; "
+        f"{N} requests, {CONCURRENCY} connections, same server and database\n"
+    )
+    print(f"{'database':<11} {'endpoint':<17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    for r in results:
+        for name in ("baseline", "objective_refund"):
+            m = r[name]
+            print(
+                f"{r['database']:<11} {name:<17} {m['throughput_rps']:>8.1f} {m['p50_ms']:>8.1f} {m['p99_ms']:>8.1f} "
+                f"{m['errors']:>6}"
+            )
+        print(
+            f"{r['database']:<11} throughput ratio refund/baseline = {r['throughput_ratio']:.2f} "
+            f"(target ≥ 0.50); refunded cases {r['refunded_cases']}/{N}; {r['ledger']}"
+        )
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    bad = [r for r in results if r["objective_refund"]["errors"] or r["refunded_cases"] != N]
+    if bad:
+        print(
+            "bench FAILED: "
+            + "; ".join(f"{r['database']}: {r['objective_refund']['first_error']}" for r in bad)
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
