@@ -53,14 +53,20 @@ def test_seller_silence_is_auto_approved_by_an_rq_worker(tmp_path):
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    env = {**os.environ, "KAMENG_REDIS_URL": REDIS_URL, "KAMENG_VAR_DIR": str(tmp_path),
-           "KAMENG_SQLITE_PATH": str(tmp_path / "rq.sqlite3"), "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    env = {
+        **os.environ,
+        "KAMENG_REDIS_URL": REDIS_URL,
+        "KAMENG_VAR_DIR": str(tmp_path),
+        "KAMENG_SQLITE_PATH": str(tmp_path / "rq.sqlite3"),
+        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
+    }
     env.pop("KAMENG_DATABASE_URL", None)
     manage = [sys.executable, str(ROOT / "manage.py")]
 
     def run(*args, **kw):
-        return subprocess.run([*manage, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                              check=True, **kw)
+        return subprocess.run(
+            [*manage, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True, **kw
+        )
 
     run("migrate", "--noinput", "-v", "0")
     pk = run("shell", "-c", SEED).stdout.strip().splitlines()[-1]

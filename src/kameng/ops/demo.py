@@ -177,8 +177,14 @@ def load_demo() -> list[tuple[str, str, str]]:
         stock=20,
         promise="查重率低于 15%",
     )
-    p["steam"] = Product.objects.create(seller=platform, kind=GoodsKind.CARD_KEY, name="Steam 钱包充值卡 600元",
-                                        face_value=600_00, price=588_00, description="国区 Steam 钱包码。")
+    p["steam"] = Product.objects.create(
+        seller=platform,
+        kind=GoodsKind.CARD_KEY,
+        name="Steam 钱包充值卡 600元",
+        face_value=600_00,
+        price=588_00,
+        description="国区 Steam 钱包码。",
+    )
     import_card_keys(product=p["qq"], data=keys("QQ100", 30), actor=admin)
     import_card_keys(product=p["steam"], data=keys("STEAM600", 10), actor=admin)
     import_card_keys(product=p["jd"], data=keys("JDE50", 20), actor=star.owner)
@@ -223,17 +229,39 @@ def _demo_cases(p, sellers, zhang) -> None:
     agent = User.objects.get(username="agent1")
     # A 代练 order the buyer says was not done as promised: waiting for the seller (48 h).
     boost = place_order(buyer=wang, product=p["boost"], target_account="")
-    deliver_custom_service(order_id=boost.pk, seller_user=sellers["seller_study"].owner, note="已打到星耀，请验收。")
-    submit_refund(order=boost, actor=wang, reason="other", demand="full_refund",
-                  description="只打到钻石一，没有到星耀，截图里段位没变。")
+    deliver_custom_service(
+        order_id=boost.pk, seller_user=sellers["seller_study"].owner, note="已打到星耀，请验收。"
+    )
+    submit_refund(
+        order=boost,
+        actor=wang,
+        reason="other",
+        demand="full_refund",
+        description="只打到钻石一，没有到星耀，截图里段位没变。",
+    )
     # A platform top-up the buyer says never arrived although the supplier said success: platform review.
     phone = place_order(buyer=wang, product=p["phone"], target_account="13700137000")
-    submit_refund(order=phone, actor=wang, reason="not_received", demand="full_refund",
-                  description="话费没有到账，运营商查不到这笔充值。")
+    submit_refund(
+        order=phone,
+        actor=wang,
+        reason="not_received",
+        demand="full_refund",
+        description="话费没有到账，运营商查不到这笔充值。",
+    )
     # A large refund the agent approved: finance must approve it too (clause 8).
     big = place_order(buyer=wang, product=p["steam"])
     reveal_card_keys(order_id=big.pk, buyer=wang)
-    case = submit_refund(order=big, actor=wang, reason="other", demand="full_refund",
-                         description="买错了区服，卡密已查看但没有兑换。")
-    decide(case_id=case.pk, agent=agent, decision="approve", clause_number=4,
-           note="供应商确认卡密未兑换，同意退款。")
+    case = submit_refund(
+        order=big,
+        actor=wang,
+        reason="other",
+        demand="full_refund",
+        description="买错了区服，卡密已查看但没有兑换。",
+    )
+    decide(
+        case_id=case.pk,
+        agent=agent,
+        decision="approve",
+        clause_number=4,
+        note="供应商确认卡密未兑换，同意退款。",
+    )
