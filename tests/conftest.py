@@ -67,9 +67,11 @@ def _default_policy(request):
         return
     transactional = marker.kwargs.get("transaction", False) or (marker.args and marker.args[0])
     request.getfixturevalue("transactional_db" if transactional else "db")
+    from kameng.refunds import policy
     from kameng.refunds.models import Clause, EvidenceRule
     from kameng.refunds.policy import DEFAULT_CLAUSES, DEFAULT_EVIDENCE
 
+    policy.clear_cache()  # each test starts from the database's clauses, not the previous test's
     if Clause.objects.exists():
         return
     Clause.objects.bulk_create(

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "kameng.accounts.middleware.BusyDatabaseMiddleware",
 ]
 
 ROOT_URLCONF = "kameng.urls"
@@ -100,7 +101,7 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("KAMENG_SQLITE_PATH", str(VAR_DIR / "kameng.sqlite3")),
             "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000",
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },

@@ -4,11 +4,27 @@ from .models import Event
 
 
 def append_event(
-    *, stream: str, kind: str, actor=None, actor_label: str = "", data: dict | None = None, clause: str = ""
+    *,
+    stream: str,
+    kind: str,
+    actor=None,
+    actor_label: str = "",
+    data: dict | None = None,
+    clause: str = "",
+    head: tuple[int, str] | None = None,
 ) -> Event:
-    """Append one event to `stream`. The caller holds the lock of the stream's owner row."""
-    last = Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, "")
+    """Append one event to `stream`. The caller holds the lock of the stream's owner row.
+
+    `head` is the (seq, hash) of the stream's last event when the caller already knows it because
+    it wrote that event itself under the same lock ((0, "") for a stream it just created); it saves
+    reading the chain head back for every event.
+    """
+    last = (
+        head
+        if head is not None
+        else (Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first())
+    )
+    seq, prev = (last[0] + 1, last[1]) if last and last[0] else (1, "")
     event = Event(
         stream=stream,
         seq=seq,

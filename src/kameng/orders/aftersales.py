@@ -1,5 +1,6 @@
 """Order-side services the refund engine calls. The caller holds the order lock (`lock_order`)."""
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,11 +23,15 @@ from .services import OrderError, _deliver_locked, _event, _finish_delivery, _lo
 from .supplier import card_key_redemption
 
 
-def lock_order(order_id: int) -> Order:
-    return _lock_order(order_id)
+def lock_order(order_id: int, *, with_facts: bool = False) -> Order:
+    """Lock the order row; `with_facts` also loads its payments and card keys (read by verification)."""
+    order = _lock_order(order_id)
+    if with_facts:
+        prefetch_related_objects([order], "payments", "card_keys")
+    return order
 
 
-def order_facts(order: Order) -> dict:
+def order_facts(order: Order, *, escrow: int | None = None) -> dict:
     """The verified facts of one order, as plain data (stored on the case, shown to everyone)."""
     payments = [
         p for p in order.payments.all() if p.status == PaymentStatus.SUCCEEDED and not p.credited_to_balance
@@ -60,16 +65,15 @@ def order_facts(order: Order) -> dict:
         "keys_viewed_at": min(viewed).isoformat() if viewed else None,
         "supplier_result": delivery.supplier_result if delivery else "",
         "activated_at": delivery.activated_at.isoformat() if delivery and delivery.activated_at else None,
-        "escrow": wallet.balance_of(wallet.escrow_code(order.pk)),
+        "escrow": escrow_held(order) if escrow is None else escrow,
     }
 
 
 def successful_payments(order: Order) -> list[Payment]:
-    return list(
-        order.payments.filter(status=PaymentStatus.SUCCEEDED, credited_to_balance=False).order_by(
-            "paid_at", "id"
-        )
-    )
+    found = [
+        p for p in order.payments.all() if p.status == PaymentStatus.SUCCEEDED and not p.credited_to_balance
+    ]
+    return sorted(found, key=lambda p: (p.paid_at or p.created_at, p.pk))
 
 
 def escrow_held(order: Order) -> int:

@@ -1,5 +1,8 @@
 """Clauses and evidence rules are data; these helpers read the current version."""
 
+import time
+
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 
 from .models import Clause, EvidenceRule
@@ -68,8 +71,35 @@ DEFAULT_EVIDENCE = [
 ]
 
 
+# Every refund reads several clauses and a checklist; they change a few times a year. Each process
+# keeps them for CACHE_SECONDS (so another process sees an admin's edit within that time) and drops
+# them at once when this process saves a clause or rule.
+CACHE_SECONDS = 5.0
+_cache: dict = {}
+
+
+def clear_cache(**_kwargs) -> None:
+    _cache.clear()
+
+
+def _current_clauses() -> dict[int, Clause]:
+    entry = _cache.get("clauses")
+    if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
+        entry = (time.monotonic(), {c.number: c for c in Clause.objects.filter(is_current=True)})
+        _cache["clauses"] = entry
+    return entry[1]
+
+
+def _rules() -> dict[tuple[str, str], EvidenceRule]:
+    entry = _cache.get("rules")
+    if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
+        entry = (time.monotonic(), {(r.reason, r.kind): r for r in EvidenceRule.objects.all()})
+        _cache["rules"] = entry
+    return entry[1]
+
+
 def clause(number: int) -> Clause:
-    found = Clause.objects.filter(number=number, is_current=True).first()
+    found = _current_clauses().get(number)
     if found is None:  # an admin deleted it: fall back to the default text rather than fail a refund
         n, title, body, params = DEFAULT_CLAUSES[number - 1]
         found = Clause(number=n, version=0, title=title, body=body, params=params)
@@ -81,8 +111,8 @@ def param(number: int, name: str, default=None):
 
 
 def evidence_items(reason: str, kind: str) -> list[dict]:
-    rules = {r.kind: r for r in EvidenceRule.objects.filter(reason=reason, kind__in=[kind, ""])}
-    rule = rules.get(kind) or rules.get("")
+    rules = _rules()
+    rule = rules.get((reason, kind)) or rules.get((reason, ""))
     return list(rule.items) if rule else []
 
 
@@ -91,3 +121,8 @@ def checklist_text(reason: str, kind: str) -> str:
     if not items:
         return _("无需上传材料：系统将核对自己的记录。")
     return "；".join(item["label"] for item in items)
+
+
+for _model in (Clause, EvidenceRule):
+    post_save.connect(clear_cache, sender=_model, dispatch_uid=f"policy-cache-save-{_model.__name__}")
+    post_delete.connect(clear_cache, sender=_model, dispatch_uid=f"policy-cache-delete-{_model.__name__}")

@@ -212,7 +212,33 @@ def _event(case: RefundCase, kind: str, *, actor=None, clause: str = "", **data)
         label = "系统"
     elif actor.agent_no:
         label = f"客服 {actor.agent_no}"
-    append_event(stream=case.stream, kind=kind, actor=actor, actor_label=label, data=data, clause=clause)
+    # The case row is locked for the whole service call, so the chain head we wrote last is still
+    # the head: keep it on the object instead of reading it back before every event.
+    event = append_event(
+        stream=case.stream,
+        kind=kind,
+        actor=actor,
+        actor_label=label,
+        data=data,
+        clause=clause,
+        head=case.__dict__.get("_chain_head"),
+    )
+    case._chain_head = (event.seq, event.hash)
+
+
+def _add_deadline(**fields) -> Deadline:
+    fields["case"].__dict__["_no_deadlines"] = False
+    return Deadline.objects.create(**fields)
+
+
+def _save(case: RefundCase, fields: list[str] | None = None) -> None:
+    """Save the case, unless the service is still assembling a new one (it saves once at the end)."""
+    if case.__dict__.get("_deferred_save"):
+        return
+    if fields is None:
+        case.save()
+    else:
+        case.save(update_fields=fields)
 
 
 def _lock(case_id: int) -> tuple[RefundCase, object]:
@@ -256,7 +282,8 @@ def _move(
     if not can_move(case.stage, target):
         raise RefundError(_("当前阶段（%(s)s）不能执行该操作。") % {"s": case.get_stage_display()})
     now = timezone.now()
-    Deadline.objects.filter(case=case, done_at__isnull=True).update(done_at=now, outcome="superseded")
+    if not case.__dict__.get("_no_deadlines"):
+        Deadline.objects.filter(case=case, done_at__isnull=True).update(done_at=now, outcome="superseded")
     previous = case.stage
     case.stage = target
     case.holder = holder
@@ -267,9 +294,9 @@ def _move(
     case.is_open = target not in CLOSED
     if not case.is_open:
         case.closed_at = now
-    case.save()
+    _save(case)
     if due:
-        Deadline.objects.create(case=case, kind=due_kind or target, stage=target, due_at=due)
+        _add_deadline(case=case, kind=due_kind or target, stage=target, due_at=due)
     _event(
         case,
         "stage_changed",
@@ -290,6 +317,10 @@ def _move(
 def _notify(user, text: str, case: RefundCase) -> None:
     if user is not None:
         Notice.objects.create(user=user, text=text[:300], link=f"/refunds/{case.pk}/")
+
+
+def _notify_buyer(text: str, case: RefundCase) -> None:
+    Notice.objects.create(user_id=case.buyer_id, text=text[:300], link=f"/refunds/{case.pk}/")
 
 
 # --- submission ------------------------------------------------------------------------------------
@@ -398,7 +429,7 @@ def submit_refund(
 def _submit_locked(
     *, order_id, actor, reason, demand, amount, description, statement, evidence, refund_to, channel
 ):
-    order = aftersales.lock_order(order_id)
+    order = aftersales.lock_order(order_id, with_facts=True)
     if RefundCase.objects.filter(order=order, is_open=True).exists():
         raise RefundError(_("该订单已有一个进行中的退款申请。"))
     if (
@@ -421,9 +452,11 @@ def _submit_locked(
     verdict = verify(order, reason=reason, demand=demand, amount=amount)
     if reason == Reason.DUPLICATE_PAYMENT and verdict.action == "refund":
         amount = verdict.amount
+    facts = aftersales.order_facts(order, escrow=held)
+    facts["verified"] = verdict.fact
     case = RefundCase.objects.create(
         order=order,
-        buyer=order.buyer,
+        buyer_id=order.buyer_id,
         seller=order.seller,
         reason=reason,
         demand=demand,
@@ -434,14 +467,18 @@ def _submit_locked(
         created_by=actor,
         stage=Stage.SUBMITTED,
         holder=Holder.SYSTEM,
-        facts=aftersales.order_facts(order),
+        facts=facts,
+        statement=(
+            statement.strip()
+            or draft_statement(order, reason=reason, demand=demand, amount=amount, verdict=verdict)
+        )[:5000],
     )
-    case.statement = (
-        statement.strip()
-        or draft_statement(order, reason=reason, demand=demand, amount=amount, verdict=verdict)
-    )[:5000]
-    case.facts["verified"] = verdict.fact
-    case.save(update_fields=["statement", "facts"])
+    # A case made in this call: its event chain starts empty, it has no deadlines yet, and its row
+    # is written once at the end instead of after every stage it passes through.
+    case._chain_head = (0, "")
+    case._no_deadlines = True
+    case._fresh = True
+    case._deferred_save = True
     _event(
         case,
         "submitted",
@@ -463,6 +500,8 @@ def _submit_locked(
         clause=policy.clause(verdict.clause).ref if verdict.clause else "",
     )
     _apply_verdict(case, order, verdict)
+    case._deferred_save = False
+    case.save()
     return case
 
 
@@ -492,10 +531,8 @@ def _apply_verdict(case: RefundCase, order, verdict: Verdict) -> None:
         case.stage_reason = verdict.fact
         case.deadline_at = _deadline_in(hours=c.params.get("hours", 24))
         case.deadline_action = _("逾期供应商仍未答复，将转技术核验并优先处理")
-        case.save()
-        Deadline.objects.create(
-            case=case, kind="supplier_answer", stage=Stage.VERIFYING, due_at=case.deadline_at
-        )
+        _save(case)
+        _add_deadline(case=case, kind="supplier_answer", stage=Stage.VERIFYING, due_at=case.deadline_at)
         _schedule_recheck(case)
         _event(case, "waiting_supplier", clause=c.ref, deadline=case.deadline_at.isoformat())
     else:
@@ -505,7 +542,7 @@ def _apply_verdict(case: RefundCase, order, verdict: Verdict) -> None:
 def _schedule_recheck(case, now: datetime | None = None) -> None:
     """Ask the supplier again soon. A timer row (not a scan of every waiting case) keeps the tick's
     cost to what is due."""
-    Deadline.objects.create(
+    _add_deadline(
         case=case,
         kind="supplier_recheck",
         stage=Stage.VERIFYING,
@@ -574,8 +611,8 @@ def _try_replacement(case, order, verdict: Verdict) -> None:
         reason=_("系统核验：%(f)s，已从库存补发新卡密") % {"f": verdict.fact},
     )
     case.decision_clause = c.ref
-    case.save(update_fields=["decision_clause"])
-    _notify(case.buyer, _("您的订单 %(no)s 已补发新卡密，请在订单页查看。") % {"no": order.no}, case)
+    _save(case, ["decision_clause"])
+    _notify_buyer(_("您的订单 %(no)s 已补发新卡密，请在订单页查看。") % {"no": order.no}, case)
 
 
 def _route(case, order, *, fact: str, force_review: bool = False) -> None:
@@ -650,13 +687,13 @@ def _approve(
     case.amount_approved = amount
     case.approved_by = actor
     case.decision_clause = clause.ref
-    case.save(update_fields=["amount_approved", "approved_by", "decision_clause"])
+    _save(case, ["amount_approved", "approved_by", "decision_clause"])
     _move(case, target, holder=Holder.SYSTEM, actor=actor, clause=clause.ref, reason=reason)
     _event(case, "decision", actor=actor, clause=clause.ref, decision=target, amount=amount)
     case.facts["void_order"] = void
     case.facts["revoke_keys"] = revoke_keys
     case.facts["payment_ids"] = payment_ids or []
-    case.save(update_fields=["facts"])
+    _save(case, ["facts"])
     threshold = policy.param(8, "threshold", 500_00)
     if amount > threshold and not system:
         c8 = policy.clause(8)
@@ -697,20 +734,13 @@ def _execute(case, order) -> None:
     if left > 0:
         plan.append((left, None))
     pending = False
+    # Payout keys are per case and the case is locked: one read tells which parts already exist.
+    done = set() if case.__dict__.get("_fresh") else set(case.payouts.values_list("key", flat=True))
     for n, (part, payment) in enumerate(plan, start=1):
         key = f"refund:{case.pk}:{n}"
-        gateway = to_original and payment is not None and payment.method == PayMethod.GATEWAY
-        payout, created = Payout.objects.get_or_create(
-            key=key,
-            defaults={
-                "case": case,
-                "amount": part,
-                "payment": payment,
-                "method": RefundTo.ORIGINAL if gateway else RefundTo.BALANCE,
-            },
-        )
-        if not created:
+        if key in done:
             continue
+        gateway = to_original and payment is not None and payment.method == PayMethod.GATEWAY
         target = wallet.GATEWAY if gateway else wallet.buyer_code(order.buyer_id)
         wallet.post(
             key=key,
@@ -719,18 +749,21 @@ def _execute(case, order) -> None:
             memo=f"case {case.pk}",
             lines=[Line(wallet.escrow_code(order.pk), -part), Line(target, part)],
         )
-        _event(case, "payout", amount=part, method=payout.method, key=key)
+        payout = Payout(case=case, key=key, amount=part, payment=payment)
         if gateway:
             from kameng.orders.models import GatewayRefund
 
+            payout.method = RefundTo.ORIGINAL
             payout.gateway_refund = GatewayRefund.objects.create(key=key, payment=payment, amount=part)
-            payout.save(update_fields=["gateway_refund"])
             pending = True
+            payout.save(force_insert=True)
             transaction.on_commit(lambda pid=payout.pk: _enqueue_gateway_refund(pid))
         else:
+            payout.method = RefundTo.BALANCE
             payout.status = Payout.Status.SUCCEEDED
             payout.completed_at = timezone.now()
-            payout.save(update_fields=["status", "completed_at"])
+            payout.save(force_insert=True)
+        _event(case, "payout", amount=part, method=payout.method, key=key)
     if not pending:
         _finish(case)
 
@@ -749,8 +782,7 @@ def _finish(case) -> None:
         reason=_("已退款 ¥%(amt)s（%(to)s）")
         % {"amt": yuan(case.amount_approved or 0), "to": case.get_refund_to_display()},
     )
-    _notify(
-        case.buyer,
+    _notify_buyer(
         _("退款 ¥%(amt)s 已完成（订单 %(no)s）。")
         % {"amt": yuan(case.amount_approved or 0), "no": case.order.no},
         case,
@@ -863,13 +895,13 @@ def seller_offer(
     c7 = policy.clause(7)
     case.deadline_at = _deadline_in(hours=c7.params.get("hours", 72))
     case.deadline_action = _("买家逾期未回应，转平台审核")
-    case.save()
+    _save(case)
     Deadline.objects.filter(case=case, done_at__isnull=True).update(
         done_at=timezone.now(), outcome="superseded"
     )
-    Deadline.objects.create(case=case, kind="buyer_offer", stage=case.stage, due_at=case.deadline_at)
+    _add_deadline(case=case, kind="buyer_offer", stage=case.stage, due_at=case.deadline_at)
     _event(case, "seller_answer", actor=seller_user, answer=offer, amount=amount, note=note[:500])
-    _notify(case.buyer, text + _("，请在退款进度页确认或拒绝。"), case)
+    _notify_buyer(text + _("，请在退款进度页确认或拒绝。"), case)
     return case
 
 
@@ -883,7 +915,7 @@ def buyer_answer_offer(*, case_id: int, buyer, accept: bool) -> RefundCase:
     _event(case, "buyer_answer_offer", actor=buyer, accept=accept, offer=case.seller_offer)
     offer, amount = case.seller_offer, case.seller_offer_amount
     case.seller_offer = ""
-    case.save(update_fields=["seller_offer"])
+    _save(case, ["seller_offer"])
     if not accept:
         _to_review(case, actor=buyer, reason=_("买家不接受卖家方案，转平台审核"))
     elif offer == "partial":
@@ -915,7 +947,7 @@ def _replace(case, order, *, actor, reason: str) -> None:
     except OrderError as e:
         raise RefundError(str(e)) from e
     case.decision_clause = policy.clause(4).ref
-    case.save(update_fields=["decision_clause"])
+    _save(case, ["decision_clause"])
     _move(
         case, Stage.REPLACEMENT, holder=Holder.NOBODY, actor=actor, reason=reason, clause=policy.clause(4).ref
     )
@@ -952,8 +984,8 @@ def request_info(*, case_id: int, agent, note: str) -> RefundCase:
         due_action=_("逾期未补充，将按现有材料处理"),
     )
     case.paused_remaining = remaining
-    case.save(update_fields=["paused_remaining"])
-    _notify(case.buyer, _("客服请您补充材料：%(n)s") % {"n": note.strip()[:150]}, case)
+    _save(case, ["paused_remaining"])
+    _notify_buyer(_("客服请您补充材料：%(n)s") % {"n": note.strip()[:150]}, case)
     return case
 
 
@@ -981,7 +1013,7 @@ def _resume_review(case, *, now: datetime, reason: str, actor=None) -> None:
     due = now + remaining if remaining is not None else None
     _to_review(case, actor=actor, due=due, reason=reason)
     case.paused_remaining = None
-    case.save(update_fields=["paused_remaining"])
+    _save(case, ["paused_remaining"])
 
 
 DECISIONS = {"approve", "partial", "replace", "reject"}
@@ -1012,7 +1044,7 @@ def decide(
         raise RefundError(_("条款号无效。"))
     c = policy.clause(number)
     case.decision_note = note.strip()[:2000]
-    case.save(update_fields=["decision_note"])
+    _save(case, ["decision_note"])
     held = aftersales.escrow_held(order)
     if decision == "approve":
         _approve(
@@ -1065,9 +1097,9 @@ def decide(
             % {"no": agent.agent_no or "", "n": c.number, "t": note.strip()[:150]},
         )
         case.decision_clause = c.ref
-        case.save(update_fields=["decision_clause"])
+        _save(case, ["decision_clause"])
         _event(case, "decision", actor=agent, clause=c.ref, decision="rejected", final=True)
-        _notify(case.buyer, _("您的申诉已由客服主管复核，维持驳回。"), case)
+        _notify_buyer(_("您的申诉已由客服主管复核，维持驳回。"), case)
     else:
         c10 = policy.clause(10)
         _move(
@@ -1083,7 +1115,7 @@ def decide(
             due_action=_("可在此之前申诉；逾期未申诉，申请结束"),
         )
         case.decision_clause = c.ref
-        case.save(update_fields=["decision_clause"])
+        _save(case, ["decision_clause"])
         _event(case, "decision", actor=agent, clause=c.ref, decision="rejected")
         _notify(
             case.buyer,
@@ -1097,7 +1129,7 @@ def decide(
 def claim(*, case_id: int, agent) -> RefundCase:
     case, _order = _staff_case(case_id, agent, stages={Stage.PLATFORM_REVIEW, Stage.APPEALED})
     case.holder_user = agent
-    case.save(update_fields=["holder_user"])
+    _save(case, ["holder_user"])
     _event(case, "claimed", actor=agent)
     return case
 
@@ -1116,7 +1148,7 @@ def transfer(*, case_id: int, agent, to: str, reason: str) -> RefundCase:
     case.holder = to
     case.holder_user = None
     case.stage_reason = _("已转交%(to)s：%(r)s") % {"to": Holder(to).label, "r": reason.strip()[:200]}
-    case.save(update_fields=["holder", "holder_user", "stage_reason"])
+    _save(case, ["holder", "holder_user", "stage_reason"])
     _event(case, "transferred", actor=agent, to=to, reason=reason.strip()[:500])
     return case
 
@@ -1127,7 +1159,7 @@ def finance_decide(*, case_id: int, user, approve: bool, note: str = "") -> Refu
     if case.approved_by_id == user.pk:
         raise RefundError(_("同一人不能既审批又复核，请由另一位财务人员处理。"))
     case.finance_by = user
-    case.save(update_fields=["finance_by"])
+    _save(case, ["finance_by"])
     _event(
         case, "finance_decision", actor=user, approve=approve, note=note[:500], clause=policy.clause(8).ref
     )
@@ -1168,7 +1200,7 @@ def follow_up(*, case_id: int, buyer) -> RefundCase:
         nxt = timezone.localtime(case.last_followup_at + FOLLOW_UP_EVERY).strftime("%m-%d %H:%M")
         raise RefundError(_("每个申请 24 小时内只能催一次，下次可催时间：%(t)s。") % {"t": nxt})
     case.last_followup_at = now
-    case.save(update_fields=["last_followup_at"])
+    _save(case, ["last_followup_at"])
     _event(case, "follow_up", actor=buyer, holder=case.holder)
     target = case.holder_user or (case.seller.owner if case.holder == Holder.SELLER else None)
     if target is not None:
@@ -1192,7 +1224,7 @@ def appeal(*, case_id: int, buyer, note: str) -> RefundCase:
     if aftersales.escrow_held(_order) <= 0:
         raise RefundError(_("该订单已无可退款项。"))
     case.facts["appealed_at"] = timezone.now().isoformat()
-    case.save(update_fields=["facts"])
+    _save(case, ["facts"])
     c9 = policy.clause(9)
     _move(
         case,
@@ -1251,7 +1283,7 @@ def _fire(case, order, dl, now) -> str:
         return "auto-approved"
     if dl.kind == "buyer_offer":
         case.seller_offer = ""
-        case.save(update_fields=["seller_offer"])
+        _save(case, ["seller_offer"])
         _to_review(case, reason=_("买家逾期未回应卖家方案，转平台审核"))
         return "to review"
     if dl.kind == "buyer_info":
@@ -1260,7 +1292,7 @@ def _fire(case, order, dl, now) -> str:
     if dl.kind == "supplier_answer":
         _to_review(case, reason=_("供应商逾期未答复充值结果，转技术核验"))
         case.holder = Holder.TECH
-        case.save(update_fields=["holder"])
+        _save(case, ["holder"])
         return "to tech"
     if dl.kind == "appeal_window":
         _event(case, "appeal_window_closed")
@@ -1274,8 +1306,8 @@ def _fire(case, order, dl, now) -> str:
     case.deadline_at = due
     case.deadline_action = _("主管督办中")
     case.stage_reason = _("原处理时限已过，已升级至客服主管督办")
-    case.save()
-    Deadline.objects.create(case=case, kind="escalated", stage=case.stage, due_at=due)
+    _save(case)
+    _add_deadline(case=case, kind="escalated", stage=case.stage, due_at=due)
     _event(case, "escalated", to="supervisor", clause=c9.ref, deadline=due.isoformat())
     return "escalated"
 

@@ -1,0 +1,34 @@
+"""Turn a database that is momentarily too busy into a clear "try again", never a 500."""
+
+import logging
+
+from django.db import OperationalError
+from django.http import HttpResponse, JsonResponse
+
+log = logging.getLogger(__name__)
+
+MESSAGE = "系统繁忙，请稍后重试。本次操作没有生效，已保存的内容不会丢失。"
+
+
+class BusyDatabaseMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        # SQLite's writer lock timed out (or PostgreSQL refused a connection): the transaction was
+        # rolled back, so asking the person to retry is honest and safe.
+        text = str(exception).lower()
+        if not isinstance(exception, OperationalError) or not (
+            "locked" in text or "too many clients" in text or "timeout" in text
+        ):
+            return None
+        log.warning("database busy on %s %s: %s", request.method, request.path, exception)
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": MESSAGE}, status=503)
+        else:
+            response = HttpResponse(MESSAGE, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "2"
+        return response
