@@ -19,12 +19,27 @@ def append_event(
     it wrote that event itself under the same lock ((0, "") for a stream it just created); it saves
     reading the chain head back for every event.
     """
-    last = (
-        head
-        if head is not None
-        else (Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first())
+    event = new_event(
+        stream=stream, kind=kind, actor=actor, actor_label=actor_label, data=data, clause=clause, head=head
     )
-    seq, prev = (last[0] + 1, last[1]) if last and last[0] else (1, "")
+    event.save(force_insert=True)
+    return event
+
+
+def new_event(
+    *,
+    stream: str,
+    kind: str,
+    actor=None,
+    actor_label: str = "",
+    data: dict | None = None,
+    clause: str = "",
+    head: tuple[int, str] | None = None,
+) -> Event:
+    """The next event of `stream`, chained and hashed but not saved (for callers that save a batch)."""
+    if head is None:
+        head = Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
+    seq, prev = (head[0] + 1, head[1]) if head and head[0] else (1, "")
     event = Event(
         stream=stream,
         seq=seq,
@@ -37,7 +52,6 @@ def append_event(
         prev_hash=prev,
     )
     event.hash = event.compute_hash()
-    event.save(force_insert=True)
     return event
 
 

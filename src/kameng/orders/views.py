@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -36,16 +37,52 @@ def order_list(request):
     return render(request, "orders/list.html", {"orders": orders})
 
 
+# What the buyer reads in the order's record, instead of the event's code name.
+EVENT_LABELS = {
+    "order_placed": gettext_lazy("下单"),
+    "order_paid": gettext_lazy("支付成功"),
+    "duplicate_payment": gettext_lazy("收到重复付款"),
+    "late_payment_credited": gettext_lazy("订单关闭后到账的付款已转入余额"),
+    "stock_short": gettext_lazy("库存不足"),
+    "delivery_waiting_stock": gettext_lazy("缺货，等待补货发货"),
+    "topup_failed": gettext_lazy("充值失败"),
+    "topup_unknown": gettext_lazy("充值结果未知，等待供应商答复"),
+    "awaiting_activation": gettext_lazy("等待卖家开通"),
+    "delivered": gettext_lazy("已发货"),
+    "buyer_confirmed": gettext_lazy("买家确认收货"),
+    "card_key_revealed": gettext_lazy("查看卡密"),
+    "order_cancelled": gettext_lazy("订单已取消"),
+    "order_expired": gettext_lazy("订单超时关闭"),
+    "redelivery_started": gettext_lazy("重新发货"),
+    "refunded_void": gettext_lazy("已退款，订单作废"),
+    "replaced": gettext_lazy("已补发"),
+}
+
+
 def _order_context(order: Order) -> dict:
+    from kameng.refunds.models import Payout
+
     payments = list(order.payments.all())
-    succeeded = [p for p in payments if p.status == PaymentStatus.SUCCEEDED]
+    # A payment the refund engine already sent back (e.g. the extra one of a double payment) is no
+    # longer money the buyer can ask for: say so next to it, and stop offering to refund it.
+    refunded: dict[int, int] = {}
+    for payment_id, amount in Payout.objects.filter(
+        payment__in=payments, status__in=[Payout.Status.PENDING, Payout.Status.SUCCEEDED]
+    ).values_list("payment_id", "amount"):
+        refunded[payment_id] = refunded.get(payment_id, 0) + amount
+    for p in payments:
+        p.refunded = refunded.get(p.pk, 0)
+    still_held = [p for p in payments if p.status == PaymentStatus.SUCCEEDED and p.refunded < p.amount]
+    events = list(Event.objects.filter(stream=order.stream).order_by("seq"))
+    for e in events:
+        e.label = EVENT_LABELS.get(e.kind, e.kind)
     return {
         "order": order,
         "payments": payments,
-        "duplicate": len(succeeded) > 1,
+        "duplicate": len(still_held) > 1,
         "keys": list(order.card_keys.all()),
         "delivery": getattr(order, "delivery", None),
-        "events": Event.objects.filter(stream=order.stream).order_by("seq"),
+        "events": events,
     }
 
 

@@ -4,70 +4,88 @@ import time
 
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import Clause, EvidenceRule
 
 DEFAULT_CLAUSES = [
     (
         1,
-        "退款去向与安全",
-        "退款只退回原支付方式或平台余额。退款不向买家收取任何手续费、保证金或“解冻费”；"
-        "平台任何人员都不会索要密码、短信验证码，也不会要求屏幕共享。",
+        gettext_noop("退款去向与安全"),
+        gettext_noop(
+            "退款只退回原支付方式或平台余额。退款不向买家收取任何手续费、保证金或“解冻费”；"
+            "平台任何人员都不会索要密码、短信验证码，也不会要求屏幕共享。"
+        ),
         {},
     ),
-    (2, "重复支付", "同一订单重复支付的款项，系统在 1 小时内全额自动退回。", {"hours": 1}),
-    (3, "未发货/未到账", "商品未发货或未到账的，24 小时内退款。", {"hours": 24}),
+    (
+        2,
+        gettext_noop("重复支付"),
+        gettext_noop("同一订单重复支付的款项，系统在 1 小时内全额自动退回。"),
+        {"hours": 1},
+    ),
+    (3, gettext_noop("未发货/未到账"), gettext_noop("商品未发货或未到账的，24 小时内退款。"), {"hours": 24}),
     (
         4,
-        "未查看卡密",
-        "卡密从未被查看且未被兑换的，7 天内可申请全额退款。",
+        gettext_noop("未查看卡密"),
+        gettext_noop("卡密从未被查看且未被兑换的，7 天内可申请全额退款。"),
         {"days": 7, "max_replacements_per_order": 1},
     ),
     (
         5,
-        "定制服务",
-        "定制服务的争议，平台根据双方证据在 3 至 7 个工作日内作出决定。",
+        gettext_noop("定制服务"),
+        gettext_noop("定制服务的争议，平台根据双方证据在 3 至 7 个工作日内作出决定。"),
         {"working_days": 3, "max_working_days": 7, "other_review_hours": 24},
     ),
-    (6, "卖家答复时限", "卖家应在 48 小时内答复退款申请；逾期未答复的，系统自动同意退款。", {"hours": 48}),
+    (
+        6,
+        gettext_noop("卖家答复时限"),
+        gettext_noop("卖家应在 48 小时内答复退款申请；逾期未答复的，系统自动同意退款。"),
+        {"hours": 48},
+    ),
     (
         7,
-        "补充材料",
-        "需要补充材料时，买家有 72 小时提交；其间审核计时暂停；逾期未提交的，按现有材料处理。",
+        gettext_noop("补充材料"),
+        gettext_noop("需要补充材料时，买家有 72 小时提交；其间审核计时暂停；逾期未提交的，按现有材料处理。"),
         {"hours": 72},
     ),
     (
         8,
-        "大额复核",
-        "退款金额超过 500 元的，需财务在 1 个工作日内二次审核。",
+        gettext_noop("大额复核"),
+        gettext_noop("退款金额超过 500 元的，需财务在 1 个工作日内二次审核。"),
         {"threshold": 500_00, "working_days": 1},
     ),
-    (9, "投诉处理", "对处理结果的投诉，由客服主管在 2 个工作日内答复。", {"working_days": 2}),
-    (10, "申诉", "退款申请被驳回的，买家可在 7 天内申诉。", {"days": 7}),
+    (
+        9,
+        gettext_noop("投诉处理"),
+        gettext_noop("对处理结果的投诉，由客服主管在 2 个工作日内答复。"),
+        {"working_days": 2},
+    ),
+    (10, gettext_noop("申诉"), gettext_noop("退款申请被驳回的，买家可在 7 天内申诉。"), {"days": 7}),
 ]
 
 DEFAULT_EVIDENCE = [
-    ("not_received", "", [], "系统核对发货记录，无需提供材料"),
-    ("duplicate_payment", "", [], "系统核对支付记录，无需提供材料"),
-    ("invalid_key", "card_key", [{"code": "redeem_error", "label": "兑换失败的截图"}], ""),
+    ("not_received", "", [], gettext_noop("系统核对发货记录，无需提供材料")),
+    ("duplicate_payment", "", [], gettext_noop("系统核对支付记录，无需提供材料")),
+    ("invalid_key", "card_key", [{"code": "redeem_error", "label": gettext_noop("兑换失败的截图")}], ""),
     (
         "not_working",
         "activation",
-        [{"code": "member_center", "label": "会员中心/账号页面显示未生效的截图"}],
+        [{"code": "member_center", "label": gettext_noop("会员中心/账号页面显示未生效的截图")}],
         "",
     ),
-    ("not_working", "", [{"code": "problem_proof", "label": "功能异常的截图或录屏"}], ""),
+    ("not_working", "", [{"code": "problem_proof", "label": gettext_noop("功能异常的截图或录屏")}], ""),
     (
         "not_as_described",
         "custom_service",
         [
-            {"code": "seller_promise", "label": "卖家的承诺（聊天记录或商品页截图）"},
-            {"code": "shortfall_proof", "label": "未达标的证明（如查重报告）"},
+            {"code": "seller_promise", "label": gettext_noop("卖家的承诺（聊天记录或商品页截图）")},
+            {"code": "shortfall_proof", "label": gettext_noop("未达标的证明（如查重报告）")},
         ],
         "",
     ),
-    ("not_as_described", "", [{"code": "shortfall_proof", "label": "与描述不符的证明"}], ""),
-    ("other", "", [], "请在描述中说明情况，可附上材料"),
+    ("not_as_described", "", [{"code": "shortfall_proof", "label": gettext_noop("与描述不符的证明")}], ""),
+    ("other", "", [], gettext_noop("请在描述中说明情况，可附上材料")),
 ]
 
 
@@ -120,7 +138,7 @@ def checklist_text(reason: str, kind: str) -> str:
     items = evidence_items(reason, kind)
     if not items:
         return _("无需上传材料：系统将核对自己的记录。")
-    return "；".join(item["label"] for item in items)
+    return _("；").join(_(item["label"]) for item in items)
 
 
 for _model in (Clause, EvidenceRule):

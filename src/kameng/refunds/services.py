@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from kameng.accounts.models import Notice, Role
 from kameng.catalog.models import GoodsKind
-from kameng.evidence.services import append_event
+from kameng.evidence.models import Event
+from kameng.evidence.services import append_event, new_event
 from kameng.orders import aftersales
 from kameng.orders.models import OrderStatus, PayMethod
 from kameng.orders.services import OrderError, yuan
@@ -213,16 +214,21 @@ def _event(case: RefundCase, kind: str, *, actor=None, clause: str = "", **data)
     elif actor.agent_no:
         label = f"客服 {actor.agent_no}"
     # The case row is locked for the whole service call, so the chain head we wrote last is still
-    # the head: keep it on the object instead of reading it back before every event.
-    event = append_event(
-        stream=case.stream,
-        kind=kind,
-        actor=actor,
-        actor_label=label,
-        data=data,
-        clause=clause,
-        head=case.__dict__.get("_chain_head"),
-    )
+    # the head: keep it on the object instead of reading it back before every event. A case being
+    # assembled (deferred save) collects its events and writes them in one statement at the end.
+    fields = {
+        "stream": case.stream,
+        "kind": kind,
+        "actor": actor,
+        "actor_label": label,
+        "data": data,
+        "clause": clause,
+        "head": case.__dict__.get("_chain_head"),
+    }
+    pending = case.__dict__.get("_pending_events")
+    event = new_event(**fields) if pending is not None else append_event(**fields)
+    if pending is not None:
+        pending.append(event)
     case._chain_head = (event.seq, event.hash)
 
 
@@ -479,6 +485,7 @@ def _submit_locked(
     case._no_deadlines = True
     case._fresh = True
     case._deferred_save = True
+    case._pending_events = []
     _event(
         case,
         "submitted",
@@ -502,6 +509,7 @@ def _submit_locked(
     _apply_verdict(case, order, verdict)
     case._deferred_save = False
     case.save()
+    Event.objects.bulk_create(case.__dict__.pop("_pending_events"))
     return case
 
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import has_role, role_required
+from kameng.evidence.models import Event
 from kameng.orders.models import PaymentStatus
 from kameng.orders.selectors import orders_with_facts
 
@@ -180,11 +181,35 @@ def my_cases(request):
     return render(request, "refunds/my_cases.html", {"cases": page})
 
 
+HANDLED_STAGES = {
+    Stage.AWAITING_SELLER,
+    Stage.PLATFORM_REVIEW,
+    Stage.NEEDS_INFO,
+    Stage.REJECTED,
+    Stage.APPEALED,
+}
+
+
+def _steps(case) -> list[dict]:
+    """The path; a case the system settled by itself never sat with a seller or an agent, so that
+    step reads as skipped, not as done by someone."""
+    steps = path_for(case.stage)
+    handle = next((s for s in steps if s.get("key") == "handle"), None)
+    if handle is None or handle["state"] != "done":
+        return steps
+    visited = Event.objects.filter(stream=case.stream, kind="stage_changed").values_list("data", flat=True)
+    if not any((data or {}).get("to") in HANDLED_STAGES for data in visited):
+        handle["state"] = "skipped"
+        if case.stage != Stage.CANCELLED:
+            handle["label"] = _("系统自动处理")
+    return steps
+
+
 def _case_context(case, *, viewer_is_buyer: bool) -> dict:
     payouts = selectors.payouts_of(case)
     return {
         "case": case,
-        "steps": path_for(case.stage),
+        "steps": _steps(case),
         "box": selectors.status_box(case, viewer_is_buyer=viewer_is_buyer),
         "facts": selectors.facts_rows(case),
         "attachments": list(case.attachments.select_related("uploaded_by")),
@@ -349,9 +374,9 @@ def staff_detail(request, case_id: int):
     appealed = case.stage == Stage.APPEALED
     ctx.update(
         {
-            "can_claim": (in_review or appealed)
-            and case.holder_user_id != user.pk
-            and has_role(user, *FILERS),
+            # An appeal is the supervisor's: an agent (maybe the one who rejected it) may not take it.
+            "can_claim": case.holder_user_id != user.pk
+            and ((in_review and has_role(user, *FILERS)) or (appealed and has_role(user, Role.SUPERVISOR))),
             "can_request_info": in_review and has_role(user, *FILERS),
             "can_decide": (in_review and has_role(user, *FILERS))
             or (appealed and has_role(user, Role.SUPERVISOR)),

@@ -99,7 +99,10 @@ def post(
     for line in lines:
         merged[line.code] += line.amount
     merged = {code: amount for code, amount in merged.items() if amount}
-    with transaction.atomic():
+    # No savepoint of its own (two statements saved per posting): the checks write nothing, and a
+    # refusal is raised only after leaving the block, so it leaves the caller's transaction usable.
+    short = False
+    with transaction.atomic(savepoint=False):
         existing = Transaction.objects.filter(key=key).first()
         if existing is not None:
             return existing, False
@@ -111,22 +114,22 @@ def post(
         if debited:
             # Row locks serialise every spender of the same account (SQLite serialises all writers anyway).
             list(Account.objects.select_for_update().filter(pk__in=[a.pk for a in debited]).order_by("pk"))
-            for account in debited:
-                if _balance_of_account(account.pk) + merged[account.code] < 0:
-                    raise InsufficientBalance(_("余额不足"))
-        try:
-            # A concurrent poster of the same key loses here (unique key) and gets the winner's transaction.
-            with transaction.atomic():
-                txn = Transaction.objects.create(key=key, kind=kind, reference=reference, memo=memo[:200])
-                Posting.objects.bulk_create(
-                    [
-                        Posting(transaction=txn, account=accounts[code], amount=amount)
-                        for code, amount in merged.items()
-                    ]
-                )
-        except IntegrityError:
-            return Transaction.objects.get(key=key), False
-        return txn, True
+            short = any(_balance_of_account(a.pk) + merged[a.code] < 0 for a in debited)
+        if not short:
+            try:
+                # A concurrent poster of the same key loses here (unique key) and gets the winner's.
+                with transaction.atomic():
+                    txn = Transaction.objects.create(key=key, kind=kind, reference=reference, memo=memo[:200])
+                    Posting.objects.bulk_create(
+                        [
+                            Posting(transaction=txn, account=accounts[code], amount=amount)
+                            for code, amount in merged.items()
+                        ]
+                    )
+            except IntegrityError:
+                return Transaction.objects.get(key=key), False
+            return txn, True
+    raise InsufficientBalance(_("余额不足"))
 
 
 def check_ledger() -> list[str]:
