@@ -22,6 +22,7 @@ from kameng.refunds.services import (
     cancel,
     decide,
     finance_decide,
+    fire_deadline,
     follow_up,
     request_info,
     seller_agree,
@@ -575,12 +576,19 @@ def unknown_topup(seller=None):
     return buyer, order, case
 
 
-def test_an_unknown_topup_waits_for_the_supplier_with_tech_holding_it():
+def test_an_unknown_topup_waits_for_the_supplier_then_tech_takes_over_at_the_deadline():
     _buyer, _order, case = unknown_topup()
 
     assert case.stage == S.VERIFYING
-    assert case.holder == Holder.TECH
+    assert case.holder == Holder.SYSTEM  # the system is asking the supplier, every minute
     assert abs(case.deadline_at - (last_move_at(case) + timedelta(hours=24))) < timedelta(seconds=2)
+    assert "技术核验" in case.deadline_action
+
+    due = case.deadlines.get(kind="supplier_answer", done_at__isnull=True)
+    fire_deadline(deadline_id=due.pk, now=due.due_at + timedelta(seconds=1))
+
+    case.refresh_from_db()
+    assert (case.stage, case.holder) == (S.PLATFORM_REVIEW, Holder.TECH)
 
 
 # The worker opens its own connection: on PostgreSQL it must see committed data.
@@ -617,3 +625,39 @@ def test_the_supplier_settles_success_and_the_seller_is_asked(drain_tasks):
     assert "充值成功" in case.stage_reason
     assert buyer_balance(buyer) == 0
     assert RefundCase.objects.filter(order=order, is_open=True).count() == 1
+
+
+# --- who holds it, and on which clause --------------------------------------------------------------
+
+
+def test_material_goes_back_to_the_agent_who_asked_for_it():
+    buyer, _seller, _order, case = in_review(price=100_00)
+    asking = agent()
+    request_info(case_id=case.pk, agent=asking, note="请上传查重报告原件")
+
+    case = add_material(case_id=case.pk, buyer=buyer, note="已上传", evidence=[screenshot("shortfall_proof")])
+
+    assert (case.stage, case.holder, case.holder_user) == (S.PLATFORM_REVIEW, Holder.AGENT, asking)
+
+
+def test_only_a_supervisor_may_claim_an_appeal():
+    from kameng.refunds.services import claim
+
+    buyer, _seller, _order, case = in_review(price=100_00)
+    decide(case_id=case.pk, agent=agent(), decision="reject", note="证据不足")
+    appeal(case_id=case.pk, buyer=buyer, note="请复核")
+
+    with pytest.raises(RefundError, match="客服主管"):
+        claim(case_id=case.pk, agent=agent())
+    case = claim(case_id=case.pk, agent=staff(Role.SUPERVISOR))
+    assert case.holder_user.has_role(Role.SUPERVISOR)
+
+
+def test_a_viewed_bad_key_is_settled_on_the_invalid_key_clause_not_the_never_viewed_one():
+    buyer, _product, order = revealed_key_order(texts=["BAD-0001"], stock=["GOOD-0001"])
+
+    case = claim_invalid(buyer, order, "full_refund")
+
+    assert case.stage == S.REFUNDED
+    assert case.decision_clause.startswith("11@")
+    assert "第11条" in case.statement and "第4条" not in case.statement

@@ -62,7 +62,28 @@ DEFAULT_CLAUSES = [
         {"working_days": 2},
     ),
     (10, gettext_noop("申诉"), gettext_noop("退款申请被驳回的，买家可在 7 天内申诉。"), {"days": 7}),
+    (
+        11,
+        gettext_noop("卡密无效"),
+        gettext_noop(
+            "已查看的卡密无法使用，经供应商确认未被兑换或所属批次有问题的，平台立即补发；"
+            "无库存或买家要求退款的，立即全额退款。同一订单自动补发以 1 次为限。"
+        ),
+        {"max_replacements_per_order": 1},
+    ),
 ]
+
+
+def basis_clause(reason: str, kind: str) -> int:
+    """The clause a claim rests on when the system's own check did not settle it."""
+    if reason == "duplicate_payment":
+        return 2
+    if reason == "invalid_key" and kind == "card_key":
+        return 11
+    if kind == "custom_service":
+        return 5
+    return 3
+
 
 DEFAULT_EVIDENCE = [
     ("not_received", "", [], gettext_noop("系统核对发货记录，无需提供材料")),

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kameng.accounts.models import Notice, Role
+from kameng.accounts.models import Notice, Role, User
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.models import Event
 from kameng.evidence.services import append_event, new_event
@@ -147,7 +147,7 @@ def _verify_card_key(order, *, reason: str, demand: str, peek: bool) -> Verdict:
             "t": _fmt(min(viewed)),
             "what": _("该批次有问题") if answer == "bad_batch" else _("卡密未被兑换"),
         }
-        return Verdict("replace", fact, clause=4, amount=order.amount)
+        return Verdict("replace", fact, clause=11, amount=order.amount)
     if answer == "redeemed":
         return Verdict("route", _("卡密已于 %(t)s 被查看；供应商确认卡密已被兑换") % {"t": _fmt(min(viewed))})
     return Verdict("route", _("卡密已于 %(t)s 被查看；供应商暂未答复是否兑换") % {"t": _fmt(min(viewed))})
@@ -177,14 +177,7 @@ DEMAND_TEXT = {
 
 def draft_statement(order, *, reason: str, demand: str, amount: int, verdict: Verdict | None = None) -> str:
     verdict = verdict or verify(order, reason=reason, demand=demand, amount=amount, peek=True)
-    clause_no = (
-        verdict.clause
-        or {Reason.NOT_AS_DESCRIBED: 5}.get(reason)
-        or (3 if reason == Reason.NOT_RECEIVED else 1)
-    )
-    if order.kind == GoodsKind.CUSTOM_SERVICE:
-        clause_no = verdict.clause or 5
-    c = policy.clause(clause_no)
+    c = policy.clause(verdict.clause or policy.basis_clause(reason, order.kind))
     paid = _fmt(order.paid_at or order.created_at)
     lines = [
         _("我做了什么：我于 %(t)s 购买“%(p)s”×%(q)d（订单号 %(no)s），支付 ¥%(amt)s（%(m)s）。")
@@ -535,10 +528,12 @@ def _apply_verdict(case: RefundCase, order, verdict: Verdict) -> None:
         _try_replacement(case, order, verdict)
     elif verdict.action == "wait_supplier":
         c = policy.clause(3)
-        case.holder = Holder.TECH
+        # The system is asking the supplier (and re-asks every minute); a person in tech
+        # verification takes over only if the supplier is still silent at the deadline.
+        case.holder = Holder.SYSTEM
         case.stage_reason = verdict.fact
         case.deadline_at = _deadline_in(hours=c.params.get("hours", 24))
-        case.deadline_action = _("逾期供应商仍未答复，将转技术核验并优先处理")
+        case.deadline_action = _("逾期供应商仍未答复，将转技术核验人员优先处理")
         _save(case)
         _add_deadline(case=case, kind="supplier_answer", stage=Stage.VERIFYING, due_at=case.deadline_at)
         _schedule_recheck(case)
@@ -563,7 +558,7 @@ def _full_amount(order) -> int:
 
 
 def _try_replacement(case, order, verdict: Verdict) -> None:
-    c = policy.clause(4)
+    c = policy.clause(11)
     wants_money = case.demand != Demand.REPLACEMENT
     if wants_money:
         _approve(
@@ -932,7 +927,7 @@ def buyer_answer_offer(*, case_id: int, buyer, accept: bool) -> RefundCase:
             order,
             amount=amount,
             actor=buyer,
-            clause=policy.clause(6),
+            clause=policy.clause(policy.basis_clause(case.reason, order.kind)),
             partial=True,
             reason=_("买家接受卖家的部分退款方案"),
         )
@@ -992,7 +987,8 @@ def request_info(*, case_id: int, agent, note: str) -> RefundCase:
         due_action=_("逾期未补充，将按现有材料处理"),
     )
     case.paused_remaining = remaining
-    _save(case, ["paused_remaining"])
+    case.facts["info_requested_by"] = agent.pk  # the material goes back to whoever asked for it
+    _save(case, ["paused_remaining", "facts"])
     _notify_buyer(_("客服请您补充材料：%(n)s") % {"n": note.strip()[:150]}, case)
     return case
 
@@ -1019,7 +1015,9 @@ def _resume_review(case, *, now: datetime, reason: str, actor=None) -> None:
     """Back from needs_info: the review clock restarts with what was left on it when it stopped."""
     remaining = case.paused_remaining
     due = now + remaining if remaining is not None else None
-    _to_review(case, actor=actor, due=due, reason=reason)
+    asked_by = case.facts.get("info_requested_by")
+    holder_user = User.objects.filter(pk=asked_by, is_active=True).first() if asked_by else None
+    _to_review(case, actor=actor, due=due, reason=reason, holder_user=holder_user)
     case.paused_remaining = None
     _save(case, ["paused_remaining"])
 
@@ -1136,6 +1134,8 @@ def decide(
 @transaction.atomic
 def claim(*, case_id: int, agent) -> RefundCase:
     case, _order = _staff_case(case_id, agent, stages={Stage.PLATFORM_REVIEW, Stage.APPEALED})
+    if case.stage == Stage.APPEALED and not agent.has_role(Role.SUPERVISOR):
+        raise RefundError(_("申诉由客服主管处理。"))
     case.holder_user = agent
     _save(case, ["holder_user"])
     _event(case, "claimed", actor=agent)
