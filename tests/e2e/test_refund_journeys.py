@@ -118,7 +118,7 @@ def test_custom_service_dispute_through_seller_agent_and_material(browser, live_
     b.set_input_files("#material-files", report_pdf)
     b.click("#material-submit")
     expect(b.locator("#stage-badge")).to_have_text("平台审核中")
-    expect_holder_and_deadline(b, "平台客服")
+    expect_holder_and_deadline(b, "客服 A007")  # back to the agent who asked for it
 
     # The agent approves part of it.
     a.reload()

@@ -4,10 +4,11 @@ import logging
 
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
 
-MESSAGE = "系统繁忙，请稍后重试。本次操作没有生效，已保存的内容不会丢失。"
+MESSAGE = _("系统繁忙，请稍后重试。本次操作没有生效，已保存的内容不会丢失。")
 
 
 class BusyDatabaseMiddleware:
@@ -27,8 +28,8 @@ class BusyDatabaseMiddleware:
             return None
         log.warning("database busy on %s %s: %s", request.method, request.path, exception)
         if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": MESSAGE}, status=503)
+            response = JsonResponse({"detail": str(MESSAGE)}, status=503)
         else:
-            response = HttpResponse(MESSAGE, status=503, content_type="text/plain; charset=utf-8")
+            response = HttpResponse(str(MESSAGE), status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "2"
         return response

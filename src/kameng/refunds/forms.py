@@ -92,5 +92,5 @@ class RefundRequestForm(forms.Form):
 def first_error(form: forms.Form) -> str:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
-        return f"{label}：{errors[0]}" if label else str(errors[0])
+        return _("%(label)s：%(error)s") % {"label": label, "error": errors[0]} if label else str(errors[0])
     return _("请检查填写的内容。")

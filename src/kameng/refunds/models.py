@@ -76,7 +76,7 @@ class Clause(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"第{self.number}条 v{self.version} {self.title}"
+        return str(_("第%(n)s条 v%(v)s %(t)s") % {"n": self.number, "v": self.version, "t": self.title})
 
     @property
     def ref(self) -> str:
@@ -182,7 +182,7 @@ class RefundCase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"退款申请 #{self.pk}"
+        return str(_("退款申请 #%(pk)s") % {"pk": self.pk})
 
     @property
     def stream(self) -> str:

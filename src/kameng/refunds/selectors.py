@@ -116,7 +116,7 @@ def clause_label(ref: str) -> str:
     c = clause_by_ref(ref)
     if c is None:
         return ref
-    return _("《虚拟商品退款条款》第%(n)d条（%(t)s）") % {"n": c.number, "t": c.title}
+    return _("《虚拟商品退款条款》第%(n)d条（%(t)s）") % {"n": c.number, "t": _(c.title)}
 
 
 # --- the holder box -------------------------------------------------------------------------------
@@ -234,7 +234,7 @@ def refund_destination(case: RefundCase, payouts) -> str:
         names.append(_("平台余额（即时到账，可在钱包查看）"))
     if RefundTo.ORIGINAL in methods:
         names.append(_("原支付方式（原路退回）"))
-    return "、".join(names)
+    return _("、").join(names)
 
 
 # --- buyer actions available now ------------------------------------------------------------------
@@ -325,7 +325,7 @@ def _local(value) -> str:
 def _item_label(case: RefundCase, code: str) -> str:
     for item in policy.evidence_items(case.reason, case.order.kind):
         if item["code"] == code:
-            return item["label"]
+            return _(item["label"])
     return {"material": _("补充材料"), "seller_evidence": _("卖家证据"), "other": _("其他材料")}.get(
         code, code
     )
@@ -430,7 +430,7 @@ def facts_rows(case: RefundCase) -> list[tuple[str, str]]:
         rows.append(
             (
                 _("成功付款"),
-                "；".join(
+                _("；").join(
                     "%s %s %s" % (p.get("out_trade_no", ""), _yuan(p.get("amount")), _local(p.get("paid_at")))
                     for p in pays
                 ),

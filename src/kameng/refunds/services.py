@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kameng.accounts.models import Notice, Role, User
 from kameng.catalog.models import GoodsKind
@@ -169,9 +170,9 @@ def _fmt(dt) -> str:
 # --- statement (事实+依据) -----------------------------------------------------------------------
 
 DEMAND_TEXT = {
-    Demand.FULL_REFUND: "全额退款 ¥{amount}",
-    Demand.PARTIAL_REFUND: "部分退款 ¥{amount}",
-    Demand.REPLACEMENT: "更换商品（补发）",
+    Demand.FULL_REFUND: gettext_lazy("全额退款 ¥%(amount)s"),
+    Demand.PARTIAL_REFUND: gettext_lazy("部分退款 ¥%(amount)s"),
+    Demand.REPLACEMENT: gettext_lazy("更换商品（补发）"),
 }
 
 
@@ -191,8 +192,8 @@ def draft_statement(order, *, reason: str, demand: str, amount: int, verdict: Ve
         },
         _("发生了什么：%(r)s；系统核验：%(f)s。") % {"r": Reason(reason).label, "f": verdict.fact},
         _("适用条款：《虚拟商品退款条款》第%(n)d条（%(title)s）：%(body)s")
-        % {"n": c.number, "title": c.title, "body": c.body},
-        _("我的诉求：%(d)s。") % {"d": DEMAND_TEXT[demand].format(amount=yuan(amount))},
+        % {"n": c.number, "title": _(c.title), "body": _(c.body)},
+        _("我的诉求：%(d)s。") % {"d": DEMAND_TEXT[demand] % {"amount": yuan(amount)}},
     ]
     return "\n".join(lines)
 

@@ -3,6 +3,8 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kameng.accounts.models import Notice
@@ -12,11 +14,11 @@ from .selectors import buyer_history
 from .services import buyer_balance
 
 KIND_LABELS = {
-    "topup": "余额充值",
-    "order_payment": "订单支付",
-    "refund": "退款",
-    "late_payment": "订单关闭后到账",
-    "duplicate_payment": "重复支付",
+    "topup": gettext_lazy("余额充值"),
+    "order_payment": gettext_lazy("订单支付"),
+    "refund": gettext_lazy("退款"),
+    "late_payment": gettext_lazy("订单关闭后到账"),
+    "duplicate_payment": gettext_lazy("重复支付"),
 }
 
 
@@ -60,7 +62,7 @@ def _cents(typed: str) -> int | None:
 def topup(request):
     amount = _cents(request.POST.get("amount", ""))
     if amount is None:
-        messages.error(request, "请输入正确的金额，例如 50 或 49.90。")
+        messages.error(request, _("请输入正确的金额，例如 50 或 49.90。"))
         return redirect("wallet:home")
     try:
         _payment, url = start_topup(user=request.user, amount=amount)

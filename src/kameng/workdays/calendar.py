@@ -105,7 +105,7 @@ def calendar_warning(now: datetime | None = None) -> str | None:
     missing = untrusted_years_in(date(this_year, 1, 1), date(this_year + 1, 1, 1))
     if not missing:
         return None
-    years = "、".join(str(y) for y in missing)
+    years = gettext("、").join(str(y) for y in missing)
     return gettext(
         "%(years)s 年的法定节假日安排尚未载入，系统暂按“周末休息”计算工作日；"
         "请在管理后台载入国务院公布的 %(years)s 年放假安排。"
