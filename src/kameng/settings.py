@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kameng.accounts.middleware.BusyDatabaseMiddleware",
+    "kameng.accounts.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "kameng.urls"

@@ -136,3 +136,26 @@ def _screenshot(item):
         b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
     )
     return EvidenceFile(item=item, file=SimpleUploadedFile("shot.png", png, content_type="image/png"))
+
+
+def test_a_second_duplicate_payment_claim_is_refused_and_pays_nothing_more():
+    buyer = f.buyer()
+    order = gateway_order(buyer, f.product(price=12_00, keys=3), pays=2)
+    submit_refund(order=order, actor=buyer, reason="duplicate_payment", demand="full_refund")
+    assert buyer_balance(buyer) == 12_00
+
+    with pytest.raises(RefundError, match="未查到该订单有未退回的重复付款"):
+        submit_refund(order=order, actor=buyer, reason="duplicate_payment", demand="full_refund")
+
+    assert buyer_balance(buyer) == 12_00
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DELIVERED
+
+
+def test_a_duplicate_payment_claim_on_a_single_payment_is_refused():
+    buyer = f.buyer(balance=50_00)
+    order = place_order(buyer=buyer, product=f.product(price=30_00, keys=1))
+
+    with pytest.raises(RefundError, match="仅查到 1 笔成功付款"):
+        submit_refund(order=order, actor=buyer, reason="duplicate_payment", demand="full_refund")
+    assert buyer_balance(buyer) == 20_00

@@ -33,6 +33,9 @@ def test_a_hand_inserted_unbalanced_posting_fails_the_check_and_says_why(capsys)
     message = str(failure.value)
     assert "\n" not in message
     assert "manual-fix-1" in message and "does not balance" in message
+    assert "2 problem(s)" in message  # the other (the ledger no longer sums to zero) is counted
+    with pytest.raises(CommandError):
+        call_command("check_ledger", verbosity=2)  # -v 2 lists every problem
     assert "ledger does not sum to zero" in capsys.readouterr().err
 
 

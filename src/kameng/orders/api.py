@@ -1,6 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.errors import HttpError
@@ -153,8 +154,9 @@ def pay(request, no: OrderNo):
 
 
 @router.post("/{no}/reveal", response={200: KeysOut, **ERRORS})
-def reveal(request, no: OrderNo):
+def reveal(request, no: OrderNo, response: HttpResponse):
     order = get_object_or_404(Order, no=no, buyer=request.user)
+    response["Cache-Control"] = "no-store"  # secrets: never kept by a browser or proxy cache
     return {"card_keys": _call(reveal_card_keys, order_id=order.pk, buyer=request.user)}
 
 

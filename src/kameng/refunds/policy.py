@@ -145,6 +145,10 @@ def clause(number: int) -> Clause:
     return found
 
 
+def clause_exists(number) -> bool:
+    return isinstance(number, int) and (number in _current_clauses() or 1 <= number <= len(DEFAULT_CLAUSES))
+
+
 def param(number: int, name: str, default=None):
     return clause(number).params.get(name, default)
 

@@ -450,7 +450,15 @@ def _submit_locked(
     else:
         amount = min(held, order.amount)
     verdict = verify(order, reason=reason, demand=demand, amount=amount)
-    if reason == Reason.DUPLICATE_PAYMENT and verdict.action == "refund":
+    if reason == Reason.DUPLICATE_PAYMENT:
+        if verdict.action != "refund":
+            # Approving it would pay back the order's own payment while the buyer keeps the goods.
+            raise RefundError(
+                _(
+                    "系统未查到该订单有未退回的重复付款（%(f)s）。如银行流水显示扣款两次，请选择“其他”并上传流水截图。"
+                )
+                % {"f": verdict.fact}
+            )
         amount = verdict.amount
     facts = aftersales.order_facts(order, escrow=held)
     facts["verified"] = verdict.fact
@@ -1047,7 +1055,7 @@ def decide(
     if not note.strip():
         raise RefundError(_("请填写处理意见（买家会看到）。"))
     number = clause_number or (5 if order.kind == GoodsKind.CUSTOM_SERVICE else 3)
-    if not 1 <= number <= 99:
+    if not policy.clause_exists(number):
         raise RefundError(_("条款号无效。"))
     c = policy.clause(number)
     case.decision_note = note.strip()[:2000]
