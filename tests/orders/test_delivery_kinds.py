@@ -177,3 +177,28 @@ def test_another_seller_cannot_deliver_a_custom_service(client):
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert order.delivery.note == ""
+
+
+def test_a_custom_service_deliverable_is_checked_by_content_and_only_its_parties_can_fetch_it(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from kameng.orders.services import OrderError, deliver_custom_service, place_order
+
+    buyer, shop = f.buyer(balance=100_00), f.seller()
+    order = place_order(buyer=buyer, product=f.product(kind="custom_service", price=50_00, of=shop))
+    fake = SimpleUploadedFile("report.pdf", b"MZ\x90\x00 this is an exe" * 10)
+    with pytest.raises(OrderError, match="不支持"):  # an .exe renamed .pdf
+        deliver_custom_service(order_id=order.pk, seller_user=shop.owner, note="见附件", file=fake)
+
+    pdf = SimpleUploadedFile(
+        "report.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    )
+    deliver_custom_service(order_id=order.pk, seller_user=shop.owner, note="见附件", file=pdf)
+
+    client.force_login(buyer)
+    page = client.get(f"/orders/{order.no}/")
+    assert "下载交付文件" in page.content.decode()
+    got = client.get(f"/orders/{order.no}/delivery-file/")
+    assert got.status_code == 200 and b"".join(got.streaming_content).startswith(b"%PDF")
+    client.force_login(f.buyer())
+    assert client.get(f"/orders/{order.no}/delivery-file/").status_code == 404

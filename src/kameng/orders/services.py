@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from kameng.accounts.models import Notice
 from kameng.catalog.models import GoodsKind, Product
 from kameng.evidence.services import append_event
+from kameng.evidence.uploads import UploadError
+from kameng.evidence.uploads import inspect as inspect_upload
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
@@ -42,6 +44,9 @@ from .supplier import supplier
 log = logging.getLogger(__name__)
 
 PAY_WINDOW = timedelta(minutes=15)
+DELIVERY_ARCHIVES = frozenset(
+    {"application/zip", "application/x-7z-compressed", "application/x-rar-compressed"}
+)
 MAX_TOPUP = 5_000_00  # 分: one top-up at most ¥5000
 MAX_KEY_LENGTH = 200
 MAX_KEYS_PER_IMPORT = 5000
@@ -552,11 +557,18 @@ def deliver_custom_service(*, order_id: int, seller_user, note: str, file=None) 
         raise OrderError(_("该订单当前不能交付。"))
     if not note.strip():
         raise OrderError(_("请填写交付说明。"))
+    facts = {"note": note.strip()[:200]}
+    if file:
+        try:  # checked by content, like evidence; deliverables may also be archives
+            mime, digest, size = inspect_upload(file, also_allowed=DELIVERY_ARCHIVES)
+        except UploadError as e:
+            raise OrderError(str(e)) from e
+        facts.update(file=getattr(file, "name", "file")[-120:], sha256=digest, size=size, content_type=mime)
     delivery = Delivery.objects.select_for_update().get(order=order)
     delivery.note = note.strip()[:5000]
     if file:
-        delivery.file = file
-    _finish_delivery(order, delivery, timezone.now(), note=delivery.note[:200])
+        delivery.file.save(f"{order.no}-{facts['sha256'][:12]}", file, save=False)
+    _finish_delivery(order, delivery, timezone.now(), **facts)
     return order
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<str:no>/cancel/", views.cancel, name="cancel"),
     path("<str:no>/confirm/", views.confirm, name="confirm"),
     path("<str:no>/seller/", views.seller_detail, name="seller_detail"),
+    path("<str:no>/delivery-file/", views.delivery_file, name="delivery_file"),
 ]
 sandbox_urlpatterns = [
     path("sandbox/pay/<str:out_trade_no>/", views.sandbox_cashier, name="sandbox_cashier"),

@@ -1,14 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from kameng.accounts.permissions import get_owned_or_404, role_required
+from kameng.accounts.permissions import get_owned_or_404, is_staff_member, role_required
 from kameng.catalog.models import Product
 from kameng.evidence.models import Event
 
@@ -238,3 +238,28 @@ def gateway_notify(request, gateway: str):
     if result.ok:
         return HttpResponse("success", content_type="text/plain")
     return HttpResponse("fail: " + result.message, status=400, content_type="text/plain")
+
+
+@login_required
+def delivery_file(request, no: str):
+    """The seller's deliverable: only the order's buyer, its seller and staff may fetch it."""
+    order = Order.objects.select_related("seller", "delivery").filter(no=no).first()
+    if order is None or not (
+        order.buyer_id == request.user.pk
+        or order.seller.owner_id == request.user.pk
+        or is_staff_member(request.user)
+    ):
+        raise Http404
+    delivery = getattr(order, "delivery", None)
+    if delivery is None or not delivery.file:
+        raise Http404
+    try:
+        handle = delivery.file.open("rb")
+    except OSError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=f"{order.no}-delivery", content_type="application/octet-stream"
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
