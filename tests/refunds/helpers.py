@@ -1,12 +1,10 @@
 """Shared steps for refund stories: paid orders of every kind, evidence, timers and invariants."""
 
-import threading
 from datetime import timedelta
 
 import freezegun
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -28,6 +26,7 @@ from kameng.refunds.services import EvidenceFile
 from kameng.refunds.stages import CLOSED, TRANSITIONS
 from kameng.wallet.services import check_ledger
 from tests import factories as f
+from tests.orders.helpers import at_once  # noqa: F401  (re-exported for the refund race tests)
 
 # The pool and the driver keep their own monotonic clocks; a frozen clock must not stop them.
 freezegun.configure(extend_ignore_list=["psycopg_pool", "psycopg"])
@@ -163,26 +162,3 @@ def assert_invariants() -> None:
             )
     for case in RefundCase.objects.all():
         assert case.is_open == (case.stage not in CLOSED)
-
-
-def at_once(count: int, work) -> list[tuple[str, object]]:
-    """Run work(i) in `count` threads released together; returns ("ok", value) or ("error", exc)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = ("ok", work(i))
-        except Exception as exc:  # the test inspects every outcome
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert all(not t.is_alive() for t in threads), "a worker thread hung"
-    return results

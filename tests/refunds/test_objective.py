@@ -2,19 +2,18 @@
 
 import pytest
 
-from kameng.orders.gateway import get_gateway
 from kameng.orders.models import CardKey, OrderStatus
 from kameng.orders.services import (
     place_order,
     retry_delivery,
     reveal_card_keys,
-    start_order_gateway_payment,
-    sync_payment,
 )
 from kameng.refunds.models import Stage
 from kameng.refunds.services import RefundError, submit_refund
 from kameng.wallet.services import buyer_balance, check_ledger
 from tests import factories as f
+
+from .helpers import pay_online
 
 pytestmark = pytest.mark.django_db
 
@@ -22,27 +21,7 @@ pytestmark = pytest.mark.django_db
 def gateway_order(buyer, product, *, pays: int = 1, existing=None):
     order = existing or place_order(buyer=buyer, product=product, pay_method="gateway")
     for _ in range(pays):
-        payment, _url = (
-            start_order_gateway_payment(order=order, user=buyer)
-            if order.status == "pending"
-            else (None, None)
-        )
-        if payment is None:
-            from kameng.orders.models import Payment
-
-            payment = Payment.objects.create(
-                out_trade_no=f"PDUP{order.pk}{_}",
-                user=buyer,
-                order=order,
-                purpose="order",
-                method="gateway",
-                gateway="sandbox",
-                amount=order.amount,
-            )
-            get_gateway().create_trade(out_trade_no=payment.out_trade_no, amount=order.amount, subject="x")
-        get_gateway().pay(payment.out_trade_no)
-        sync_payment(payment)
-        order.refresh_from_db()
+        pay_online(order, buyer)
     return order
 
 
