@@ -5,7 +5,7 @@ import pytest
 
 from kameng.catalog.models import GoodsKind
 from kameng.ops.tick import tick
-from kameng.orders.models import DeliveryStatus, Order, OrderStatus, SupplierTopup
+from kameng.orders.models import CardKey, DeliveryStatus, Order, OrderStatus, SupplierTopup
 from kameng.orders.services import OrderError, place_order, retry_delivery
 from kameng.orders.supplier import SandboxSupplier
 from kameng.wallet.services import balance_of, buyer_balance, check_ledger, escrow_code
@@ -202,3 +202,25 @@ def test_a_custom_service_deliverable_is_checked_by_content_and_only_its_parties
     assert got.status_code == 200 and b"".join(got.streaming_content).startswith(b"%PDF")
     client.force_login(f.buyer())
     assert client.get(f"/orders/{order.no}/delivery-file/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restock_delivers_the_orders_that_waited_oldest_first_but_never_a_refunded_one(drain_tasks):
+    from kameng.orders.services import import_card_keys, place_order
+    from kameng.refunds.services import submit_refund
+    from tests.refunds.helpers import pay_online
+
+    product = f.product(price=10_00, keys=1)
+    first, second, third = f.buyer(), f.buyer(), f.buyer()
+    waiting = [place_order(buyer=b, product=product, pay_method="gateway") for b in (first, second, third)]
+    place_order(buyer=f.buyer(balance=10_00), product=product)  # the last key goes elsewhere
+    for order, buyer in zip(waiting, (first, second, third), strict=True):
+        pay_online(order, buyer)  # paid, waiting for stock
+    submit_refund(order=waiting[1], actor=second, reason="not_received", demand="full_refund")
+
+    import_card_keys(product=product, data="NEW-0001\nNEW-0002\nNEW-0003", actor=product.seller.owner)
+    drain_tasks()
+
+    statuses = [o.__class__.objects.get(pk=o.pk).status for o in waiting]
+    assert statuses == ["delivered", "refunded", "delivered"]
+    assert CardKey.objects.filter(order=waiting[1]).count() == 0

@@ -181,6 +181,7 @@ def import_card_keys(*, product: Product, data: bytes | str, actor, batch: str =
         actor=actor,
         data={"count": report.added, "batch": batch},
     )
+    transaction.on_commit(lambda: _deliver_waiting_later(product.pk))
     return report
 
 
@@ -525,6 +526,25 @@ def _finish_delivery(order: Order, delivery: Delivery, now, **facts) -> None:
     order.delivered_at = now
     order.save(update_fields=["status", "delivered_at"])
     _event(order, "delivered", **facts)
+
+
+def _deliver_waiting_later(product_id: int) -> None:
+    from .tasks import deliver_waiting_orders_task
+
+    deliver_waiting_orders_task.enqueue(product_id)
+
+
+def deliver_waiting_orders(*, product_id: int) -> int:
+    """After a restock: deliver the paid orders that were waiting for keys, oldest first. Each order
+    is decided under its own lock, so one refunded meanwhile is skipped, never delivered."""
+    waiting = Order.objects.filter(product_id=product_id, kind=GoodsKind.CARD_KEY, status=OrderStatus.PAID)
+    delivered = 0
+    for order_id in waiting.order_by("paid_at", "id").values_list("pk", flat=True)[:500]:
+        if retry_delivery(order_id=order_id).status == OrderStatus.DELIVERED:
+            delivered += 1
+        elif not CardKey.objects.filter(product_id=product_id, status=CardKeyStatus.AVAILABLE).exists():
+            break
+    return delivered
 
 
 @transaction.atomic

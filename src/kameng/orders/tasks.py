@@ -28,3 +28,10 @@ def retry_delivery_task(order_id: int) -> str:
     from .services import retry_delivery
 
     return retry_delivery(order_id=order_id).status
+
+
+@task()
+def deliver_waiting_orders_task(product_id: int) -> int:
+    from .services import deliver_waiting_orders
+
+    return deliver_waiting_orders(product_id=product_id)
