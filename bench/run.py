@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 N = int(os.environ.get("BENCH_REQUESTS", "600"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
+LATENCY_N = int(os.environ.get("BENCH_LATENCY_REQUESTS", "150"))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/kameng_bench")
 
 
@@ -55,8 +56,10 @@ def run(cmd, env, **kw):
     return subprocess.run(cmd, env=env, cwd=ROOT, check=True, **kw)
 
 
-def drive(port: int, path: str, bodies: list[dict], creds: list[dict]) -> dict:
-    """POST each body once, CONCURRENCY connections at a time; returns latencies and throughput."""
+def drive(
+    port: int, path: str, bodies: list[dict], creds: list[dict], concurrency: int = CONCURRENCY
+) -> dict:
+    """POST each body once, `concurrency` connections at a time; returns latencies and throughput."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -88,7 +91,7 @@ def drive(port: int, path: str, bodies: list[dict], creds: list[dict]) -> dict:
                     errors.append(f"{resp.status} {data[:200]!r}")
         conn.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -106,12 +109,22 @@ def drive(port: int, path: str, bodies: list[dict], creds: list[dict]) -> dict:
     }
 
 
+def _claim(cred: dict) -> dict:
+    return {"order_no": cred["order_no"], "reason": "not_received", "demand": "full_refund"}
+
+
 def bench_database(label: str, env: dict) -> dict:
     run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], env)
     seeded = subprocess.run(
-        [PY, "bench/seed.py", str(N)], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        [PY, "bench/seed.py", str(N + LATENCY_N)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
-    creds = json.loads(seeded)
+    everyone = json.loads(seeded)
+    creds, solo = everyone[:N], everyone[N:]
     port = free_port()
     server = subprocess.Popen(
         [
@@ -141,12 +154,10 @@ def bench_database(label: str, env: dict) -> dict:
                 time.sleep(0.1)
         drive(port, "/api/bench/insert", [{}] * 50, creds)  # warm up the process and the pool
         baseline = drive(port, "/api/bench/insert", [{}] * N, creds)
-        refunds = drive(
-            port,
-            "/api/refunds",
-            [{"order_no": c["order_no"], "reason": "not_received", "demand": "full_refund"} for c in creds],
-            creds,
-        )
+        refunds = drive(port, "/api/refunds", [_claim(c) for c in creds], creds)
+        # Latency on its own: one buyer at a time, nothing queued in front of the request.
+        solo_baseline = drive(port, "/api/bench/insert", [{}] * LATENCY_N, solo, concurrency=1)
+        solo_refunds = drive(port, "/api/refunds", [_claim(c) for c in solo], solo, concurrency=1)
     finally:
         server.terminate()
         server.wait(10)
@@ -174,6 +185,8 @@ def bench_database(label: str, env: dict) -> dict:
         "database": label,
         "baseline": baseline,
         "objective_refund": refunds,
+        "baseline_1conn": solo_baseline,
+        "objective_refund_1conn": solo_refunds,
         "throughput_ratio": refunds["throughput_rps"] / baseline["throughput_rps"],
         "refunded_cases": int(refunded),
         "ledger": check.stdout.strip() or check.stderr.strip(),
@@ -204,11 +217,12 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     print(
         f"\nobjective refund (submit → 已退款 in one request) vs bare one-row insert; "
-        f"{N} requests, {CONCURRENCY} connections, same server and database\n"
+        f"{N} requests on {CONCURRENCY} connections (throughput), {LATENCY_N} on 1 connection (latency), "
+        "same server and database\n"
     )
-    print(f"{'database':<11} {'endpoint':<17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    print(f"{'database':<11} {'endpoint':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for r in results:
-        for name in ("baseline", "objective_refund"):
+        for name in ("baseline", "objective_refund", "baseline_1conn", "objective_refund_1conn"):
             m = r[name]
             print(
                 f"{r['database']:<11} {name:<17} {m['throughput_rps']:>8.1f} {m['p50_ms']:>8.1f} {m['p99_ms']:>8.1f} "
@@ -216,10 +230,10 @@ def main() -> int:
             )
         print(
             f"{r['database']:<11} throughput ratio refund/baseline = {r['throughput_ratio']:.2f} "
-            f"(target ≥ 0.50); refunded cases {r['refunded_cases']}/{N}; {r['ledger']}"
+            f"(target ≥ 0.50); refunded cases {r['refunded_cases']}/{N + LATENCY_N}; {r['ledger']}"
         )
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    bad = [r for r in results if r["objective_refund"]["errors"] or r["refunded_cases"] != N]
+    bad = [r for r in results if r["objective_refund"]["errors"] or r["refunded_cases"] != N + LATENCY_N]
     if bad:
         print(
             "bench FAILED: "
