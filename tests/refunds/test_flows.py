@@ -483,6 +483,7 @@ def test_duplicate_payment_goes_back_to_the_gateway_through_the_worker(
         )
 
     assert case.stage == S.REFUNDING
+    assert case.deadline_at is not None and "财务" in case.deadline_action  # until when, and then what
     payout = Payout.objects.get(case=case)
     assert payout.status == Payout.Status.PENDING
     assert payout.method == "original"
@@ -668,3 +669,23 @@ def test_a_viewed_bad_key_is_settled_on_the_invalid_key_clause_not_the_never_vie
     assert case.stage == S.REFUNDED
     assert case.decision_clause.startswith("11@")
     assert "第11条" in case.statement and "第4条" not in case.statement
+
+
+def test_a_gateway_refund_not_confirmed_in_time_goes_to_finance_and_keeps_retrying():
+    buyer = f.buyer()
+    order = gateway_order(buyer, f.product(price=25_00, keys=2), pays=2)
+    sandbox.sandbox_fail_next_refund(1000)  # the channel is down
+    try:
+        case = submit_refund(
+            order=order, actor=buyer, reason="duplicate_payment", demand="full_refund", refund_to="original"
+        )
+        due = case.deadlines.get(kind="gateway_refund", done_at__isnull=True)
+
+        assert fire_deadline(deadline_id=due.pk, now=due.due_at + timedelta(seconds=1)) == "to finance"
+    finally:
+        sandbox.sandbox_fail_next_refund(0)
+
+    case.refresh_from_db()
+    assert (case.stage, case.holder) == (S.REFUNDING, Holder.FINANCE)
+    assert case.deadline_at > due.due_at
+    assert Payout.objects.get(case=case).status == Payout.Status.PENDING  # the tick still retries it

@@ -41,6 +41,7 @@ from .stages import CLOSED, can_move
 from .uploads import MAX_FILES, UploadError, inspect
 
 FOLLOW_UP_EVERY = timedelta(hours=24)
+GATEWAY_REFUND_HOURS = 1  # clause 2's hour; the sandbox answers within seconds
 SUPPLIER_RECHECK_EVERY = timedelta(minutes=1)
 
 
@@ -778,6 +779,14 @@ def _execute(case, order) -> None:
         _event(case, "payout", amount=part, method=payout.method, key=key)
     if not pending:
         _finish(case)
+        return
+    # Money on its way back through the gateway: the buyer sees until when, and what happens if the
+    # gateway has still not confirmed by then (finance checks it with the channel).
+    case.deadline_at = _deadline_in(hours=GATEWAY_REFUND_HOURS)
+    case.deadline_action = _("逾期仍未到账，将转财务与支付通道核查")
+    case.stage_reason = _("正在原路退回 ¥%(amt)s，到账以支付通道为准") % {"amt": yuan(amount)}
+    _save(case)
+    _add_deadline(case=case, kind="gateway_refund", stage=Stage.REFUNDING, due_at=case.deadline_at)
 
 
 def _enqueue_gateway_refund(payout_id: int) -> None:
@@ -1314,6 +1323,17 @@ def _fire(case, order, dl, now) -> str:
     if dl.kind == "appeal_window":
         _event(case, "appeal_window_closed")
         return "closed"
+    if dl.kind == "gateway_refund":
+        c8 = policy.clause(8)
+        case.holder = Holder.FINANCE
+        case.holder_user = None
+        case.deadline_at = _deadline_in(working_days=c8.params.get("working_days", 1), start=now)
+        case.deadline_action = _("财务逾期未核查，将升级至客服主管")
+        case.stage_reason = _("支付通道逾期未确认退款，已转财务核查（系统仍在自动重试）")
+        _save(case)
+        _add_deadline(case=case, kind="escalated", stage=case.stage, due_at=case.deadline_at)
+        _event(case, "transferred", to=Holder.FINANCE, reason="gateway refund not confirmed in time")
+        return "to finance"
     # review, finance, appeal: escalate to a supervisor with a fresh deadline, said on the timeline
     c9 = policy.clause(9)
     due = _deadline_in(working_days=c9.params.get("working_days", 2), start=now)
