@@ -30,6 +30,9 @@ def tick(now=None) -> dict:
     for order_id in unknown:
         retry_delivery_task.enqueue(order_id)
     done["topups_rechecked"] = len(unknown)
+    from kameng.refunds.settlement import settle_due_orders
+
+    done["settled"] = settle_due_orders(now)
     try:
         from kameng.refunds.timers import enqueue_due
 

@@ -1,11 +1,12 @@
 """Order-side services the refund engine calls. The caller holds the order lock (`lock_order`)."""
 
-from django.db.models import prefetch_related_objects
+from django.db.models import Sum, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.catalog.models import GoodsKind
 from kameng.wallet import services as wallet
+from kameng.wallet.models import Posting
 
 from . import secrets as keyvault
 from .models import (
@@ -77,7 +78,40 @@ def successful_payments(order: Order) -> list[Payment]:
 
 
 def escrow_held(order: Order) -> int:
-    return wallet.balance_of(wallet.escrow_code(order.pk))
+    """What can still be refunded: the order's escrow plus what was passed on to its seller (or
+    platform revenue) at settlement and not yet clawed back."""
+    return wallet.balance_of(wallet.escrow_code(order.pk)) + passed_on(order)
+
+
+def payee(order: Order) -> str:
+    return wallet.payee_code(seller_id=order.seller_id, is_platform=order.seller.is_platform)
+
+
+def passed_on(order: Order) -> int:
+    """Net amount of this order's money now held by its payee (settlements minus clawbacks)."""
+    return (
+        Posting.objects.filter(transaction__reference=order.no, account__code=payee(order)).aggregate(
+            s=Sum("amount")
+        )["s"]
+        or 0
+    )
+
+
+def settle(order: Order) -> int:
+    """Pass what the order's escrow holds to its seller (or platform revenue). The caller holds the
+    order lock and has checked that no refund case is open. Returns the amount settled."""
+    held = wallet.balance_of(wallet.escrow_code(order.pk))
+    if held <= 0:
+        return 0
+    _txn, created = wallet.post(
+        key=f"settle:{order.pk}",
+        kind="settlement",
+        reference=order.no,
+        lines=[wallet.Line(wallet.escrow_code(order.pk), -held), wallet.Line(payee(order), held)],
+    )
+    if created:
+        _event(order, "settled", amount=held, payee=payee(order))
+    return held if created else 0
 
 
 def recheck_topup(order: Order) -> str:

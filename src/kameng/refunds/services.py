@@ -747,6 +747,7 @@ def _execute(case, order) -> None:
     if left > 0:
         plan.append((left, None))
     pending = False
+    escrow_left = wallet.balance_of(wallet.escrow_code(order.pk))
     # Payout keys are per case and the case is locked: one read tells which parts already exist.
     done = set() if case.__dict__.get("_fresh") else set(case.payouts.values_list("key", flat=True))
     for n, (part, payment) in enumerate(plan, start=1):
@@ -755,12 +756,19 @@ def _execute(case, order) -> None:
             continue
         gateway = to_original and payment is not None and payment.method == PayMethod.GATEWAY
         target = wallet.GATEWAY if gateway else wallet.buyer_code(order.buyer_id)
+        # Escrow first; what was already settled to the seller (or revenue) is clawed back from it.
+        from_escrow = min(part, escrow_left)
+        escrow_left -= from_escrow
         wallet.post(
             key=key,
             kind="refund",
             reference=order.no,
             memo=f"case {case.pk}",
-            lines=[Line(wallet.escrow_code(order.pk), -part), Line(target, part)],
+            lines=[
+                Line(wallet.escrow_code(order.pk), -from_escrow),
+                Line(aftersales.payee(order), -(part - from_escrow)),
+                Line(target, part),
+            ],
         )
         payout = Payout(case=case, key=key, amount=part, payment=payment)
         if gateway:

@@ -11,6 +11,9 @@ class AccountKind(models.TextChoices):
     REVENUE = "revenue", _("平台收入")
 
 
+MAY_GO_NEGATIVE = {AccountKind.GATEWAY, AccountKind.SELLER, AccountKind.REVENUE}
+
+
 class Account(models.Model):
     """A ledger account. Its balance is the sum of its postings; nothing else stores it.
 
@@ -39,7 +42,9 @@ class Account(models.Model):
 
     @property
     def may_go_negative(self) -> bool:
-        return self.kind == AccountKind.GATEWAY
+        # The world's side (gateway), and what the platform passed on to a seller or kept as revenue:
+        # a refund after settlement claws it back, so those may dip below zero (owed to the platform).
+        return self.kind in MAY_GO_NEGATIVE
 
 
 class Transaction(models.Model):

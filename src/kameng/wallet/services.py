@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from .models import Account, AccountKind, Posting, Transaction
+from .models import MAY_GO_NEGATIVE, Account, AccountKind, Posting, Transaction
 
 GATEWAY = "platform:gateway"
 REVENUE = "platform:revenue"
@@ -33,6 +33,11 @@ def escrow_code(order_id: int) -> str:
 
 def seller_code(seller_id: int) -> str:
     return f"seller:{seller_id}"
+
+
+def payee_code(*, seller_id: int, is_platform: bool) -> str:
+    """Where an order's money goes once the refund window has passed."""
+    return REVENUE if is_platform else seller_code(seller_id)
 
 
 def _kind_of(code: str) -> str:
@@ -145,7 +150,7 @@ def check_ledger() -> list[str]:
     for txn_key in Transaction.objects.filter(postings__isnull=True).values_list("key", flat=True):
         problems.append(f"transaction {txn_key} has no postings")
     negative = (
-        Account.objects.exclude(kind=AccountKind.GATEWAY)
+        Account.objects.exclude(kind__in=MAY_GO_NEGATIVE)
         .annotate(bal=Sum("postings__amount"))
         .filter(bal__lt=0)
         .values_list("code", "bal")
