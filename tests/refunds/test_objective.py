@@ -138,3 +138,30 @@ def test_a_duplicate_payment_claim_on_a_single_payment_is_refused():
     with pytest.raises(RefundError, match="仅查到 1 笔成功付款"):
         submit_refund(order=order, actor=buyer, reason="duplicate_payment", demand="full_refund")
     assert buyer_balance(buyer) == 20_00
+
+
+def test_a_revoked_key_goes_back_on_sale_only_after_the_supplier_confirms_it_unused(admin_client):
+    from kameng.orders.aftersales import reverify_revoked_keys
+    from kameng.orders.services import import_card_keys
+
+    buyer = f.buyer(balance=100_00)
+    product = f.product(price=30_00, keys=0)
+    import_card_keys(product=product, data="GOOD-0001\nUSED-0002", actor=None)
+    orders = [place_order(buyer=buyer, product=product) for _ in range(2)]
+    for order in orders:
+        submit_refund(order=order, actor=buyer, reason="other", demand="full_refund")  # never viewed: revoked
+    revoked = list(CardKey.objects.filter(product=product, status="revoked").values_list("pk", flat=True))
+    assert len(revoked) == 2
+
+    response = admin_client.post(
+        "/admin/orders/cardkey/", {"action": "reverify", "_selected_action": [str(pk) for pk in revoked]}
+    )
+
+    assert response.status_code == 302
+    assert set(CardKey.objects.filter(product=product).values_list("status", flat=True)) == {
+        "available",
+        "revoked",
+    }
+    back = CardKey.objects.get(product=product, status="available")
+    assert back.order_id is None and back.viewed_at is None
+    assert reverify_revoked_keys(key_ids=revoked, actor=None) == (0, 1)  # the used one stays revoked

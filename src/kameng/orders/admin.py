@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import CardKey, Delivery, GatewayRefund, Order, Payment
 
@@ -37,6 +38,19 @@ class CardKeyAdmin(admin.ModelAdmin):
     list_display = ("id", "product", "status", "order", "assigned_at", "viewed_at", "redeemed", "batch")
     list_filter = ("status", "product")
     exclude = ("secret_enc", "fingerprint")
+    actions = ["reverify"]
+
+    @admin.action(description=_("向供应商核验已撤回的卡密，未兑换的重新上架"))
+    def reverify(self, request, queryset):
+        from .aftersales import reverify_revoked_keys
+
+        back, kept = reverify_revoked_keys(
+            key_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
+        )
+        self.message_user(
+            request,
+            _("重新上架 %(a)d 条；供应商未确认未兑换、继续保留撤回 %(k)d 条。") % {"a": back, "k": kept},
+        )
 
     def has_change_permission(self, request, obj=None):
         return False

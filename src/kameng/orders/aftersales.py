@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.catalog.models import GoodsKind
+from kameng.evidence.services import append_event
 from kameng.wallet import services as wallet
 from kameng.wallet.models import Posting
 
@@ -188,3 +189,31 @@ def stock_left(order: Order) -> int:
     if order.kind == GoodsKind.CARD_KEY:
         return CardKey.objects.filter(product_id=order.product_id, status=CardKeyStatus.AVAILABLE).count()
     return order.product.stock if order.product.stock is not None else 10**6
+
+
+def reverify_revoked_keys(*, key_ids, actor) -> tuple[int, int]:
+    """Put revoked keys back on sale only if the supplier confirms they were never redeemed.
+    Returns (back on sale, kept revoked). Each key is decided under its own row lock."""
+    from django.db import transaction
+
+    restocked = kept = 0
+    for key_id in key_ids:
+        with transaction.atomic():
+            key = CardKey.objects.select_for_update().filter(pk=key_id, status=CardKeyStatus.REVOKED).first()
+            if key is None:
+                continue
+            if card_key_redemption(keyvault.decrypt(key.secret_enc)) != "not_redeemed":
+                kept += 1
+                continue
+            previous_order = key.order_id
+            CardKey.objects.filter(pk=key.pk).update(
+                status=CardKeyStatus.AVAILABLE, order=None, assigned_at=None, viewed_at=None, redeemed=False
+            )
+            append_event(
+                stream=f"product:{key.product_id}",
+                kind="card_key_reverified",
+                actor=actor,
+                data={"key": key.pk, "previous_order": previous_order},
+            )
+            restocked += 1
+    return restocked, kept
