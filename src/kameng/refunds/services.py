@@ -18,6 +18,7 @@ from kameng.accounts.models import Notice, Role, User
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.models import Event
 from kameng.evidence.services import append_event, new_event
+from kameng.evidence.uploads import MAX_FILES, UploadError, inspect
 from kameng.orders import aftersales
 from kameng.orders.models import OrderStatus, PayMethod
 from kameng.orders.services import OrderError, yuan
@@ -38,7 +39,6 @@ from .models import (
     Stage,
 )
 from .stages import CLOSED, can_move
-from .uploads import MAX_FILES, UploadError, inspect
 
 FOLLOW_UP_EVERY = timedelta(hours=24)
 GATEWAY_REFUND_HOURS = 1  # clause 2's hour; the sandbox answers within seconds
