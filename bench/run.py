@@ -24,6 +24,7 @@ PY = sys.executable
 N = int(os.environ.get("BENCH_REQUESTS", "600"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 LATENCY_N = int(os.environ.get("BENCH_LATENCY_REQUESTS", "150"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/kameng_bench")
 
 
@@ -141,6 +142,8 @@ def bench_database(label: str, env: dict) -> dict:
             "--no-access-log",
             "--log-level",
             "warning",
+            "--workers",
+            str(WORKERS),
         ],
         env=env,
         cwd=ROOT,

@@ -154,6 +154,37 @@ def test_a_buyer_submits_an_undelivered_order_and_the_answer_already_says_refund
     assert check_ledger() == []
 
 
+def test_the_submit_answer_is_what_reading_the_case_back_shows(client):
+    """The submit answer is built from what the call wrote; it must match the stored case exactly."""
+    buyer = f.buyer(balance=40_00)
+    api = as_user(client, buyer)
+    shot = io.BytesIO(PNG)
+    shot.name = "error.png"
+    answers = [
+        api.post(
+            "/refunds",
+            {"order_no": undelivered_activation(buyer).no, "reason": "not_received", "demand": "full_refund"},
+        ),
+        api.multipart(
+            "/refunds/with-evidence",
+            {
+                "order_no": revealed_key_order(buyer, seller=f.seller()).no,
+                "reason": "invalid_key",
+                "demand": "full_refund",
+                "items": "redeem_error",
+                "files": [shot],
+            },
+        ),
+        file_refund(api, revealed_key_order(buyer, seller=f.seller())),
+    ]
+
+    for r in answers:
+        assert r.status_code == 201, r.content
+        assert r.json() == api.get(f"/refunds/{r.json()['id']}").json()
+    assert [r.json()["stage"] for r in answers] == [Stage.REFUNDED, Stage.REFUNDED, Stage.AWAITING_SELLER]
+    assert answers[1].json()["attachments"][0]["sha256"]
+
+
 def test_a_stranger_gets_404_on_someone_elses_case(client):
     buyer = f.buyer(balance=10_00)
     case = file_refund(as_user(client, buyer), revealed_key_order(buyer)).json()

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -73,5 +73,5 @@ def import_keys(request, product_id: ProductId, payload: KeysIn):
     except OrderError as e:
         raise HttpError(400, str(e)) from e
     if report.problems:
-        return 422, {"detail": _("未导入任何卡密"), **report.__dict__}
+        return Status(422, {"detail": _("未导入任何卡密"), **report.__dict__})
     return report

@@ -1,7 +1,7 @@
 """The baseline for `make bench`: the cheapest useful write, through the same stack (ASGI, ninja,
 session auth, CSRF, the same database). Mounted only when KAMENG_BENCH=1."""
 
-from ninja import Router
+from ninja import Router, Status
 
 from kameng.accounts.models import Notice
 
@@ -11,4 +11,4 @@ router = Router(tags=["bench"])
 @router.post("/insert", response={201: dict})
 def insert_one_row(request):
     Notice.objects.create(user=request.user, text="bench")
-    return 201, {"ok": True}
+    return Status(201, {"ok": True})

@@ -1,11 +1,13 @@
 """Order-side services the refund engine calls. The caller holds the order lock (`lock_order`)."""
 
-from django.db.models import Sum, prefetch_related_objects
+from dataclasses import dataclass
+
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.catalog.models import GoodsKind
-from kameng.evidence.services import append_event
+from kameng.evidence.services import append_event, new_event
 from kameng.wallet import services as wallet
 from kameng.wallet.models import Posting
 
@@ -25,21 +27,61 @@ from .services import OrderError, _deliver_locked, _event, _finish_delivery, _lo
 from .supplier import card_key_redemption
 
 
-def lock_order(order_id: int, *, with_facts: bool = False) -> Order:
-    """Lock the order row; `with_facts` also loads its payments and card keys (read by verification)."""
-    order = _lock_order(order_id)
+def lock_order(
+    order_id: int | None = None, *, no: str | None = None, with_facts: bool = False, **annotations
+):
+    """Lock the order row (by id or by order number; None when no order has that number).
+
+    `with_facts` also loads its delivery, payments and card keys (read by verification).
+    `annotations` are computed in the same statement; PostgreSQL evaluates them in the snapshot
+    taken before the lock was granted, so use them only for facts a constraint re-checks.
+    """
+    if order_id is not None and not with_facts and not annotations:
+        return _lock_order(order_id)
+    # of=("self",): the order row only, as `_lock_order` (product and seller are read, not held).
+    qs = Order.objects.select_for_update(of=("self",)).select_related("product", "seller")
     if with_facts:
-        prefetch_related_objects([order], "payments", "card_keys")
+        qs = qs.select_related("delivery")
+    qs = qs.annotate(**annotations)
+    order = qs.filter(pk=order_id).first() if order_id is not None else qs.filter(no=no).first()
+    if order is None:
+        if order_id is not None:
+            raise Order.DoesNotExist(order_id)
+        return None
+    if with_facts:
+        # Plain reads (the prefetch machinery costs more than the queries); only card-key orders
+        # ever hold keys.
+        order._facts_payments = list(Payment.objects.filter(order_id=order.pk).order_by("pk"))
+        order._facts_keys = (
+            list(CardKey.objects.filter(order_id=order.pk).order_by("pk"))
+            if order.kind == GoodsKind.CARD_KEY
+            else []
+        )
     return order
+
+
+def payments_of(order: Order) -> list[Payment]:
+    """The order's payments: as loaded with its lock, or read now."""
+    loaded = order.__dict__.get("_facts_payments")
+    return loaded if loaded is not None else list(order.payments.all())
+
+
+def keys_of(order: Order) -> list[CardKey]:
+    """The order's card keys: as loaded with its lock, or read now."""
+    loaded = order.__dict__.get("_facts_keys")
+    return loaded if loaded is not None else list(order.card_keys.all())
 
 
 def order_facts(order: Order, *, escrow: int | None = None) -> dict:
     """The verified facts of one order, as plain data (stored on the case, shown to everyone)."""
     payments = [
-        p for p in order.payments.all() if p.status == PaymentStatus.SUCCEEDED and not p.credited_to_balance
+        p for p in payments_of(order) if p.status == PaymentStatus.SUCCEEDED and not p.credited_to_balance
     ]
-    keys = list(order.card_keys.all())
-    delivery = Delivery.objects.filter(order=order).first()
+    keys = keys_of(order)
+    try:
+        delivery = order.delivery  # loaded with the lock when the caller asked for the facts
+    except Delivery.DoesNotExist:
+        delivery = None
     assigned = [k for k in keys if k.status == CardKeyStatus.ASSIGNED]
     viewed = [k.viewed_at for k in assigned if k.viewed_at]
     return {
@@ -73,15 +115,40 @@ def order_facts(order: Order, *, escrow: int | None = None) -> dict:
 
 def successful_payments(order: Order) -> list[Payment]:
     found = [
-        p for p in order.payments.all() if p.status == PaymentStatus.SUCCEEDED and not p.credited_to_balance
+        p for p in payments_of(order) if p.status == PaymentStatus.SUCCEEDED and not p.credited_to_balance
     ]
     return sorted(found, key=lambda p: (p.paid_at or p.created_at, p.pk))
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """An order's money still on the platform: in its escrow, and passed on to its payee."""
+
+    escrow: int
+    passed_on: int
+
+    @property
+    def total(self) -> int:
+        return self.escrow + self.passed_on
+
+
+def holdings(order: Order) -> Holdings:
+    """One query: every posting to the escrow references the order number, and so do the
+    settlement and clawback postings of its payee."""
+    esc, pay = wallet.escrow_code(order.pk), payee(order)
+    sums = dict(
+        Posting.objects.filter(transaction__reference=order.no, account__code__in=[esc, pay])
+        .values("account__code")
+        .annotate(s=Sum("amount"))
+        .values_list("account__code", "s")
+    )
+    return Holdings(escrow=sums.get(esc) or 0, passed_on=sums.get(pay) or 0)
 
 
 def escrow_held(order: Order) -> int:
     """What can still be refunded: the order's escrow plus what was passed on to its seller (or
     platform revenue) at settlement and not yet clawed back."""
-    return wallet.balance_of(wallet.escrow_code(order.pk)) + passed_on(order)
+    return holdings(order).total
 
 
 def payee(order: Order) -> str:
@@ -90,12 +157,7 @@ def payee(order: Order) -> str:
 
 def passed_on(order: Order) -> int:
     """Net amount of this order's money now held by its payee (settlements minus clawbacks)."""
-    return (
-        Posting.objects.filter(transaction__reference=order.no, account__code=payee(order)).aggregate(
-            s=Sum("amount")
-        )["s"]
-        or 0
-    )
+    return holdings(order).passed_on
 
 
 def settle(order: Order) -> int:
@@ -133,8 +195,10 @@ def key_redemption(order: Order) -> str:
     return "unknown"
 
 
-def void_for_refund(order: Order, *, revoke_keys: bool) -> None:
-    """A full refund: the order can never be delivered again (its keys go back to no one)."""
+def void_for_refund(order: Order, *, revoke_keys: bool, collect: list | None = None) -> None:
+    """A full refund: the order can never be delivered again (its keys go back to no one).
+    With `collect`, the order's event is built (chained) and added to it for the caller to save
+    in one batch with its own events, instead of being saved here."""
     now = timezone.now()
     if revoke_keys:
         # Revoked keys are not resold until someone verifies them (REVOKED is not AVAILABLE).
@@ -147,7 +211,17 @@ def void_for_refund(order: Order, *, revoke_keys: bool) -> None:
     order.status = OrderStatus.REFUNDED
     order.refunded_at = now
     order.save(update_fields=["status", "refunded_at"])
-    _event(order, "refunded_void", revoked_keys=revoke_keys)
+    if collect is None:
+        _event(order, "refunded_void", revoked_keys=revoke_keys)
+    else:
+        collect.append(
+            new_event(
+                stream=order.stream,
+                kind="refunded_void",
+                actor_label="系统",
+                data={"revoked_keys": revoke_keys},
+            )
+        )
 
 
 def replace_goods(order: Order) -> None:

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -138,7 +138,7 @@ def create_order(request, payload: OrderIn):
         pay_method=payload.pay_method,
         target_account=payload.target_account,
     )
-    return 201, orders_with_facts().get(pk=order.pk)
+    return Status(201, orders_with_facts().get(pk=order.pk))
 
 
 @router.get("/{no}", response={200: OrderOut, **ERRORS})

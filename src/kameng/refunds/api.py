@@ -228,6 +228,8 @@ def _cases():
 def _call(fn, **kwargs):
     try:
         return fn(**kwargs)
+    except services.NotFound as e:
+        raise HttpError(404, str(e)) from e
     except services.RefundError as e:
         raise HttpError(400, str(e)) from e
 
@@ -289,6 +291,10 @@ def _brief(case: RefundCase) -> dict:
 def _detail(case_id: int) -> dict:
     case = _cases().get(pk=case_id)
     events = Event.objects.filter(stream=case.stream).select_related("actor").order_by("seq")
+    return _render(case, events, case.attachments.select_related("uploaded_by"))
+
+
+def _render(case: RefundCase, events, attachments) -> dict:
     return {
         **_brief(case),
         "holder_label": str(case.get_holder_display()),
@@ -324,7 +330,7 @@ def _detail(case_id: int) -> dict:
                 ),
                 "created_at": a.created_at,
             }
-            for a in case.attachments.select_related("uploaded_by")
+            for a in attachments
         ],
         "timeline": [
             {
@@ -408,21 +414,12 @@ def reconciliation(request):
 # --- submitting -----------------------------------------------------------------------------------------
 
 
-def _order_for_filing(request, order_no: str) -> Order:
-    order = Order.objects.filter(no=order_no).first()
-    allowed = order is not None and (
-        order.buyer_id == request.user.pk or request.user.has_role(Role.AGENT, Role.SUPERVISOR)
-    )
-    if not allowed:
-        raise HttpError(404, _("订单不存在。"))
-    return order
-
-
 def _submit(request, payload: SubmitIn, evidence: list[services.EvidenceFile]):
-    order = _order_for_filing(request, payload.order_no)
+    # The service finds the order under its lock and answers 404 unless it is the caller's own
+    # (or the caller is an agent filing on the buyer's behalf).
     case = _call(
         services.submit_refund,
-        order=order,
+        order_no=payload.order_no,
         actor=request.user,  # an agent filing for the buyer is recorded as `created_by`
         reason=payload.reason,
         demand=payload.demand,
@@ -433,7 +430,8 @@ def _submit(request, payload: SubmitIn, evidence: list[services.EvidenceFile]):
         refund_to=payload.refund_to,
         channel=payload.channel or "api",
     )
-    return Status(201, _detail(case.pk))
+    # Answered from what the call wrote (the same rows a GET would read back).
+    return Status(201, _render(case, case.written_events, case.stored_attachments))
 
 
 @router.post("", response={201: CaseOut, **ERRORS})

@@ -6,10 +6,10 @@ lock, so a refund and a delivery of one order are decided one after the other.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -47,6 +47,10 @@ SUPPLIER_RECHECK_EVERY = timedelta(minutes=1)
 
 class RefundError(Exception):
     """A request the engine refuses; the message is for the person, in their language."""
+
+
+class NotFound(RefundError):
+    """The order or case does not exist for this person (answered like a missing one: 404)."""
 
 
 # --- verification ---------------------------------------------------------------------------------
@@ -120,7 +124,7 @@ def verify(order, *, reason: str, demand: str, amount: int, peek: bool = False) 
 
 
 def _verify_card_key(order, *, reason: str, demand: str, peek: bool) -> Verdict:
-    assigned = [k for k in order.card_keys.all() if k.status == "assigned"]
+    assigned = [k for k in aftersales.keys_of(order) if k.status == "assigned"]
     if not assigned:
         if order.status == OrderStatus.PAID:
             return Verdict("refund", _("系统未给该订单分配卡密（缺货未发货）"), clause=3, amount=order.amount)
@@ -155,9 +159,13 @@ def _verify_card_key(order, *, reason: str, demand: str, peek: bool) -> Verdict:
     return Verdict("route", _("卡密已于 %(t)s 被查看；供应商暂未答复是否兑换") % {"t": _fmt(min(viewed))})
 
 
-def _refunded_by_payment(order) -> dict[int, int]:
+def _refunded_by_payment(order, holdings: aftersales.Holdings | None = None) -> dict[int, int]:
     """What the cases of this order have already sent back, per payment."""
     out: dict[int, int] = {}
+    if holdings is not None and holdings.total == sum(
+        p.amount for p in aftersales.successful_payments(order)
+    ):
+        return out  # everything paid is still held: nothing was ever sent back
     rows = Payout.objects.filter(case__order=order, payment__isnull=False).values_list("payment_id", "amount")
     for payment_id, amount in rows:
         out[payment_id] = out.get(payment_id, 0) + amount
@@ -232,9 +240,33 @@ def _add_deadline(**fields) -> Deadline:
     return Deadline.objects.create(**fields)
 
 
+# What a new case's request fixes once and for all: its final save leaves these out.
+_SET_AT_FILING = {
+    "id",
+    "order",
+    "buyer",
+    "seller",
+    "reason",
+    "demand",
+    "amount_requested",
+    "refund_to",
+    "description",
+    "statement",
+    "channel",
+    "created_by",
+    "created_at",
+}
+
+
 def _save(case: RefundCase, fields: list[str] | None = None) -> None:
-    """Save the case, unless the service is still assembling a new one (it saves once at the end)."""
+    """Save the case, unless the service is still assembling a new one (it saves once at the end,
+    only the fields that changed)."""
     if case.__dict__.get("_deferred_save"):
+        dirty = case.__dict__.setdefault("_dirty", set())
+        if fields is None:
+            dirty.update(f.name for f in RefundCase._meta.concrete_fields if f.name not in _SET_AT_FILING)
+        else:
+            dirty.update(fields)
         return
     if fields is None:
         case.save()
@@ -261,10 +293,11 @@ def _deadline_in(
 ) -> datetime:
     start = start or timezone.now()
     if working_days is not None:
-        return compute_deadline(start, working_days, "working_days")
-    if days is not None:
-        hours = days * 24
-    return compute_deadline(start, hours, "hours")
+        due = compute_deadline(start, working_days, "working_days")
+    else:
+        due = compute_deadline(start, days * 24 if days is not None else hours, "hours")
+    # Stored and answered in UTC, as the database gives it back (pages show it in Asia/Shanghai).
+    return due.astimezone(UTC)
 
 
 def _move(
@@ -338,7 +371,7 @@ def _check_actor_may_file(order, actor) -> None:
         return
     if actor.has_role(Role.AGENT, Role.SUPERVISOR):
         return
-    raise RefundError(_("订单不存在。"))
+    raise NotFound(_("订单不存在。"))
 
 
 def _store_evidence(case: RefundCase, files: list[EvidenceFile], actor) -> list[Attachment]:
@@ -383,10 +416,11 @@ def missing_evidence(reason: str, kind: str, files: list[EvidenceFile]) -> list[
 
 def submit_refund(
     *,
-    order,
     actor,
     reason: str,
     demand: str,
+    order=None,
+    order_no: str = "",
     amount: int | None = None,
     description: str = "",
     statement: str = "",
@@ -394,25 +428,25 @@ def submit_refund(
     refund_to: str = RefundTo.BALANCE,
     channel: str = "web",
 ) -> RefundCase:
-    """A refund request (by the buyer, or by an agent on the buyer's behalf). Objective cases are
-    decided and paid inside this call; the others land with a holder and a deadline."""
+    """A refund request (by the buyer, or by an agent on the buyer's behalf) for `order`, or for
+    the order numbered `order_no` (looked up and authorised under its lock: one statement saved).
+    Objective cases are decided and paid inside this call; the others land with a holder and a
+    deadline."""
     evidence = evidence or []
-    _check_actor_may_file(order, actor)
     if reason not in Reason.values:
         raise RefundError(_("请选择退款原因。"))
     if demand not in Demand.values:
         raise RefundError(_("请选择诉求：全额退款、部分退款或更换商品。"))
     if refund_to not in RefundTo.values:
         raise RefundError(_("请选择退款去向。"))
-    missing = missing_evidence(reason, order.kind, evidence)
-    if missing:
-        raise RefundError(
-            _("还缺少以下材料：%(m)s。请一次提交齐全，避免来回补充。") % {"m": "；".join(missing)}
-        )
+    if order is not None:
+        _check_actor_may_file(order, actor)
+        _check_evidence(reason, order.kind, evidence)
     try:
         with transaction.atomic():
             return _submit_locked(
-                order_id=order.pk,
+                order_id=order.pk if order is not None else None,
+                order_no=order_no,
                 actor=actor,
                 reason=reason,
                 demand=demand,
@@ -427,18 +461,48 @@ def submit_refund(
         raise RefundError(_("该订单已有一个进行中的退款申请。")) from e
 
 
+def _check_evidence(reason: str, kind: str, evidence: list[EvidenceFile]) -> None:
+    missing = missing_evidence(reason, kind, evidence)
+    if missing:
+        raise RefundError(
+            _("还缺少以下材料：%(m)s。请一次提交齐全，避免来回补充。") % {"m": "；".join(missing)}
+        )
+
+
 def _submit_locked(
-    *, order_id, actor, reason, demand, amount, description, statement, evidence, refund_to, channel
+    *,
+    order_id,
+    order_no,
+    actor,
+    reason,
+    demand,
+    amount,
+    description,
+    statement,
+    evidence,
+    refund_to,
+    channel,
 ):
-    order = aftersales.lock_order(order_id, with_facts=True)
-    if RefundCase.objects.filter(order=order, is_open=True).exists():
+    # Whether a case is open is read with the lock; PostgreSQL may answer from just before the lock
+    # was granted, and the partial unique index catches the case that slipped in meanwhile.
+    open_case = Exists(RefundCase.objects.filter(order=OuterRef("pk"), is_open=True))
+    if order_id is not None:
+        order = aftersales.lock_order(order_id, with_facts=True, has_open_case=open_case)
+    else:
+        order = aftersales.lock_order(no=order_no, with_facts=True, has_open_case=open_case)
+        if order is None:
+            raise NotFound(_("订单不存在。"))
+        _check_actor_may_file(order, actor)
+        _check_evidence(reason, order.kind, evidence)
+    if order.has_open_case:
         raise RefundError(_("该订单已有一个进行中的退款申请。"))
     if (
         order.status in (OrderStatus.PENDING, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
         and reason != Reason.DUPLICATE_PAYMENT
     ):
         raise RefundError(_("该订单未支付，无需退款。"))
-    held = aftersales.escrow_held(order)
+    holdings = aftersales.holdings(order)
+    held = holdings.total
     if held <= 0:
         raise RefundError(_("该订单已无可退款项。"))
     if demand == Demand.PARTIAL_REFUND:
@@ -483,12 +547,14 @@ def _submit_locked(
         )[:5000],
     )
     # A case made in this call: its event chain starts empty, it has no deadlines yet, and its row
-    # is written once at the end instead of after every stage it passes through.
+    # is written once at the end instead of after every stage it passes through. What the order
+    # holds was read under the order lock above and stays true until the first payout.
     case._chain_head = (0, "")
     case._no_deadlines = True
     case._fresh = True
     case._deferred_save = True
     case._pending_events = []
+    case._holdings = holdings
     _event(
         case,
         "submitted",
@@ -500,7 +566,7 @@ def _submit_locked(
         refund_to=refund_to,
         on_behalf=actor.pk != order.buyer_id,
     )
-    _store_evidence(case, evidence, actor)
+    case.stored_attachments = _store_evidence(case, evidence, actor)
     _move(case, Stage.VERIFYING, holder=Holder.SYSTEM, reason=_("系统正在核对订单、支付和发货记录"))
     _event(
         case,
@@ -511,8 +577,14 @@ def _submit_locked(
     )
     _apply_verdict(case, order, verdict)
     case._deferred_save = False
-    case.save()
-    Event.objects.bulk_create(case.__dict__.pop("_pending_events"))
+    dirty = case.__dict__.pop("_dirty", None)
+    if dirty:
+        case.save(update_fields=sorted(dirty))
+    events = case.__dict__.pop("_pending_events")
+    Event.objects.bulk_create(events)
+    # Kept for the caller's answer, so it need not read back what was just written.
+    case.written_events = [e for e in events if e.stream == case.stream]
+    case.__dict__.pop("_holdings", None)
     return case
 
 
@@ -521,7 +593,7 @@ def _apply_verdict(case: RefundCase, order, verdict: Verdict) -> None:
         c = policy.clause(verdict.clause)
         # Voiding the order leaves the buyer nothing, so all that was paid for it goes back, even if
         # the buyer asked for part of it (a voided order refunded in part would keep the rest).
-        amount = verdict.amount if case.reason == Reason.DUPLICATE_PAYMENT else _full_amount(order)
+        amount = verdict.amount if case.reason == Reason.DUPLICATE_PAYMENT else _full_amount(case, order)
         _approve(
             case,
             order,
@@ -563,8 +635,13 @@ def _schedule_recheck(case, now: datetime | None = None) -> None:
     )
 
 
-def _full_amount(order) -> int:
-    return min(aftersales.escrow_held(order), order.amount)
+def _holdings(case, order) -> aftersales.Holdings:
+    """What the order holds: as read under the lock by this call, or read now."""
+    return case.__dict__.get("_holdings") or aftersales.holdings(order)
+
+
+def _full_amount(case, order) -> int:
+    return min(_holdings(case, order).total, order.amount)
 
 
 def _try_replacement(case, order, verdict: Verdict) -> None:
@@ -574,7 +651,7 @@ def _try_replacement(case, order, verdict: Verdict) -> None:
         _approve(
             case,
             order,
-            amount=_full_amount(order),
+            amount=_full_amount(case, order),
             actor=None,
             clause=c,
             system=True,
@@ -606,7 +683,7 @@ def _try_replacement(case, order, verdict: Verdict) -> None:
         _approve(
             case,
             order,
-            amount=_full_amount(order),
+            amount=_full_amount(case, order),
             actor=None,
             clause=c,
             system=True,
@@ -693,7 +770,7 @@ def _approve(
 ) -> None:
     target = Stage.PARTIALLY_APPROVED if partial else Stage.APPROVED
     # Never more than the order still holds: an earlier case may have paid part of it back.
-    held = aftersales.escrow_held(order)
+    held = _holdings(case, order).total
     if held <= 0:
         raise RefundError(_("该订单已无可退款项。"))
     amount = min(amount, held)
@@ -729,13 +806,19 @@ def _execute(case, order) -> None:
     """Move the money (idempotent per case), then void/revoke as decided. The caller holds both locks."""
     amount = case.amount_approved or 0
     _move(case, Stage.REFUNDING, holder=Holder.SYSTEM, reason=_("正在退款 ¥%(amt)s") % {"amt": yuan(amount)})
+    holdings = _holdings(case, order)
+    case.__dict__.pop("_holdings", None)  # the payouts below change it
     if case.facts.get("void_order"):
-        aftersales.void_for_refund(order, revoke_keys=bool(case.facts.get("revoke_keys")))
+        aftersales.void_for_refund(
+            order,
+            revoke_keys=bool(case.facts.get("revoke_keys")),
+            collect=case.__dict__.get("_pending_events"),
+        )
     payments = {p.pk: p for p in aftersales.successful_payments(order)}
     to_original = case.refund_to == RefundTo.ORIGINAL and order.pay_method == PayMethod.GATEWAY
     # Each payment gives back at most what it brought in, less what earlier cases already sent back
     # through it, and the parts add up to the approved amount (never to the payments' face value).
-    refunded = _refunded_by_payment(order)
+    refunded = _refunded_by_payment(order, holdings)
     plan: list[tuple[int, object]] = []
     left = amount
     for pid in case.facts.get("payment_ids") or list(payments):
@@ -747,9 +830,11 @@ def _execute(case, order) -> None:
     if left > 0:
         plan.append((left, None))
     pending = False
-    escrow_left = wallet.balance_of(wallet.escrow_code(order.pk))
+    escrow = wallet.escrow_code(order.pk)
+    escrow_left = holdings.escrow
+    fresh = bool(case.__dict__.get("_fresh"))
     # Payout keys are per case and the case is locked: one read tells which parts already exist.
-    done = set() if case.__dict__.get("_fresh") else set(case.payouts.values_list("key", flat=True))
+    done = set() if fresh else set(case.payouts.values_list("key", flat=True))
     for n, (part, payment) in enumerate(plan, start=1):
         key = f"refund:{case.pk}:{n}"
         if key in done:
@@ -758,18 +843,21 @@ def _execute(case, order) -> None:
         target = wallet.GATEWAY if gateway else wallet.buyer_code(order.buyer_id)
         # Escrow first; what was already settled to the seller (or revenue) is clawed back from it.
         from_escrow = min(part, escrow_left)
-        escrow_left -= from_escrow
         wallet.post(
             key=key,
             kind="refund",
             reference=order.no,
             memo=f"case {case.pk}",
             lines=[
-                Line(wallet.escrow_code(order.pk), -from_escrow),
+                Line(escrow, -from_escrow),
                 Line(aftersales.payee(order), -(part - from_escrow)),
                 Line(target, part),
             ],
+            # A fresh case's keys are new; the escrow was read under the order lock we hold.
+            new_key=fresh,
+            known_balances={escrow: escrow_left},
         )
+        escrow_left -= from_escrow
         payout = Payout(case=case, key=key, amount=part, payment=payment)
         if gateway:
             from kameng.orders.models import GatewayRefund

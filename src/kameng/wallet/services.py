@@ -27,7 +27,9 @@ def buyer_code(user_id: int) -> str:
 
 def escrow_code(order_id: int) -> str:
     """Money held for one order. One account per order makes "never refund more than was paid"
-    the ledger's own non-negative rule, and keeps each check to one order's postings."""
+    the ledger's own non-negative rule, and keeps each check to one order's postings. Every
+    posting to it references the order number, and it is only ever debited under the order's row
+    lock (refunds, settlement), which is what lets those callers pass its balance as known."""
     return f"escrow:{order_id}"
 
 
@@ -52,18 +54,23 @@ def get_account(code: str) -> Account:
 
 
 def get_accounts(codes) -> dict[str, Account]:
-    """The accounts for `codes`, created on first use; one query when they all exist."""
+    """The accounts for `codes`, created on first use: one query when they all exist."""
     codes = sorted(set(codes))
     found = {a.code: a for a in Account.objects.filter(code__in=codes)}
-    for code in codes:
-        if code in found:
-            continue
-        user_id = int(code.split(":", 1)[1]) if code.startswith("buyer:") else None
-        try:
-            with transaction.atomic():
-                found[code] = Account.objects.create(code=code, kind=_kind_of(code), user_id=user_id)
-        except IntegrityError:  # created by a concurrent first use
-            found[code] = Account.objects.get(code=code)
+    missing = [
+        Account(
+            code=code,
+            kind=_kind_of(code),
+            user_id=int(code.split(":", 1)[1]) if code.startswith("buyer:") else None,
+        )
+        for code in codes
+        if code not in found
+    ]
+    if missing:
+        # Insert, skipping any a concurrent first use created meanwhile (on whichever unique column:
+        # code, or a buyer's user), then read them all back: no savepoint, no retry.
+        Account.objects.bulk_create(missing, ignore_conflicts=True)
+        found.update({a.code: a for a in Account.objects.filter(code__in=[a.code for a in missing])})
     return found
 
 
@@ -86,13 +93,27 @@ class Line:
 
 
 def post(
-    *, key: str, kind: str, lines: list[Line], reference: str = "", memo: str = ""
+    *,
+    key: str,
+    kind: str,
+    lines: list[Line],
+    reference: str = "",
+    memo: str = "",
+    new_key: bool = False,
+    known_balances: dict[str, int] | None = None,
 ) -> tuple[Transaction, bool]:
     """Post one balanced transaction, exactly once per `key`.
 
     Returns (transaction, created). A second call with the same key returns the first transaction
     and posts nothing. Accounts that may not go negative are locked (in code order, so two posters
     never deadlock) and checked after the postings are added.
+
+    Two shortcuts for a caller that already knows (each saves statements on the refund hot path):
+    `new_key` says the key is derived from a row the caller created in this same transaction, so
+    no earlier transaction can hold it (no look-up, no savepoint: a clash is a bug and fails the
+    caller's transaction). `known_balances` gives balances the caller read under the lock that
+    serialises every spender of those accounts (an order's escrow under the order lock); those
+    accounts are neither locked nor summed again.
     """
     if not key:
         raise LedgerError("empty idempotency key")
@@ -104,37 +125,42 @@ def post(
     for line in lines:
         merged[line.code] += line.amount
     merged = {code: amount for code, amount in merged.items() if amount}
+    known = known_balances or {}
     # No savepoint of its own (two statements saved per posting): the checks write nothing, and a
     # refusal is raised only after leaving the block, so it leaves the caller's transaction usable.
     short = False
     with transaction.atomic(savepoint=False):
-        existing = Transaction.objects.filter(key=key).first()
-        if existing is not None:
-            return existing, False
+        if not new_key:
+            existing = Transaction.objects.filter(key=key).first()
+            if existing is not None:
+                return existing, False
         accounts = get_accounts(merged)
-        debited = sorted(
-            (accounts[c] for c in merged if merged[c] < 0 and not accounts[c].may_go_negative),
-            key=lambda a: a.pk,
-        )
-        if debited:
+        debited = [accounts[c] for c in sorted(merged) if merged[c] < 0 and not accounts[c].may_go_negative]
+        short = any(known[a.code] + merged[a.code] < 0 for a in debited if a.code in known)
+        unknown = sorted((a for a in debited if a.code not in known), key=lambda a: a.pk)
+        if unknown and not short:
             # Row locks serialise every spender of the same account (SQLite serialises all writers anyway).
-            list(Account.objects.select_for_update().filter(pk__in=[a.pk for a in debited]).order_by("pk"))
-            short = any(_balance_of_account(a.pk) + merged[a.code] < 0 for a in debited)
+            list(Account.objects.select_for_update().filter(pk__in=[a.pk for a in unknown]).order_by("pk"))
+            short = any(_balance_of_account(a.pk) + merged[a.code] < 0 for a in unknown)
         if not short:
+            if new_key:
+                return _write(key, kind, reference, memo, accounts, merged), True
             try:
                 # A concurrent poster of the same key loses here (unique key) and gets the winner's.
                 with transaction.atomic():
-                    txn = Transaction.objects.create(key=key, kind=kind, reference=reference, memo=memo[:200])
-                    Posting.objects.bulk_create(
-                        [
-                            Posting(transaction=txn, account=accounts[code], amount=amount)
-                            for code, amount in merged.items()
-                        ]
-                    )
+                    txn = _write(key, kind, reference, memo, accounts, merged)
             except IntegrityError:
                 return Transaction.objects.get(key=key), False
             return txn, True
     raise InsufficientBalance(_("余额不足"))
+
+
+def _write(key, kind, reference, memo, accounts, merged) -> Transaction:
+    txn = Transaction.objects.create(key=key, kind=kind, reference=reference, memo=memo[:200])
+    Posting.objects.bulk_create(
+        [Posting(transaction=txn, account=accounts[code], amount=amount) for code, amount in merged.items()]
+    )
+    return txn
 
 
 def check_ledger() -> list[str]:
