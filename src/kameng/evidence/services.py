@@ -1,6 +1,14 @@
 from django.utils import timezone
 
+from kameng.db.prepared import PreparedQuery
+
 from .models import Event
+
+# The last event of a stream (read before every append that does not carry the head itself).
+_HEAD = PreparedQuery(
+    lambda stream: Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash")[:1],
+    stream=str,
+)
 
 
 def append_event(
@@ -38,7 +46,8 @@ def new_event(
 ) -> Event:
     """The next event of `stream`, chained and hashed but not saved (for callers that save a batch)."""
     if head is None:
-        head = Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash").first()
+        found = _HEAD.fetch(stream=stream)
+        head = found[0] if found else None
     seq, prev = (head[0] + 1, head[1]) if head and head[0] else (1, "")
     event = Event(
         stream=stream,

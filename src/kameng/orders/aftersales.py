@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.catalog.models import GoodsKind
+from kameng.db import prepared
+from kameng.db.prepared import PreparedQuery
 from kameng.evidence.services import append_event, new_event
 from kameng.wallet import services as wallet
 from kameng.wallet.models import Posting
@@ -27,36 +29,54 @@ from .services import OrderError, _deliver_locked, _event, _finish_delivery, _lo
 from .supplier import card_key_redemption
 
 
-def lock_order(
-    order_id: int | None = None, *, no: str | None = None, with_facts: bool = False, **annotations
-):
+def _locking(**lookup):
+    # of=("self",): the order row only, as `_lock_order` (product and seller are read, not held).
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("product", "seller", "delivery")
+        .filter(**lookup)
+    )
+
+
+# The refund path's reads, compiled once per process (see kameng.db.prepared).
+_LOCK_BY_ID = PreparedQuery(lambda pk: _locking(pk=pk), pk=int)
+_LOCK_BY_NO = PreparedQuery(lambda no: _locking(no=no), no=str)
+_PAYMENTS = PreparedQuery(
+    lambda order_id: Payment.objects.filter(order_id=order_id).order_by("pk"), order_id=int
+)
+_KEYS = PreparedQuery(lambda order_id: CardKey.objects.filter(order_id=order_id).order_by("pk"), order_id=int)
+_HOLDINGS = PreparedQuery(
+    lambda no, escrow, payee: (
+        Posting.objects.filter(transaction__reference=no, account__code__in=[escrow, payee])
+        .values("account__code")
+        .annotate(s=Sum("amount"))
+        .values_list("account__code", "s")
+    ),
+    no=str,
+    escrow=str,
+    payee=str,
+)
+
+
+def lock_order(order_id: int | None = None, *, no: str | None = None, with_facts: bool = False):
     """Lock the order row (by id or by order number; None when no order has that number).
 
     `with_facts` also loads its delivery, payments and card keys (read by verification).
-    `annotations` are computed in the same statement; PostgreSQL evaluates them in the snapshot
-    taken before the lock was granted, so use them only for facts a constraint re-checks.
     """
-    if order_id is not None and not with_facts and not annotations:
+    if not with_facts:
+        if order_id is None:
+            return _locking(no=no).first()
         return _lock_order(order_id)
-    # of=("self",): the order row only, as `_lock_order` (product and seller are read, not held).
-    qs = Order.objects.select_for_update(of=("self",)).select_related("product", "seller")
-    if with_facts:
-        qs = qs.select_related("delivery")
-    qs = qs.annotate(**annotations)
-    order = qs.filter(pk=order_id).first() if order_id is not None else qs.filter(no=no).first()
-    if order is None:
+    found = _LOCK_BY_ID.fetch(pk=order_id) if order_id is not None else _LOCK_BY_NO.fetch(no=no)
+    if not found:
         if order_id is not None:
             raise Order.DoesNotExist(order_id)
         return None
-    if with_facts:
-        # Plain reads (the prefetch machinery costs more than the queries); only card-key orders
-        # ever hold keys.
-        order._facts_payments = list(Payment.objects.filter(order_id=order.pk).order_by("pk"))
-        order._facts_keys = (
-            list(CardKey.objects.filter(order_id=order.pk).order_by("pk"))
-            if order.kind == GoodsKind.CARD_KEY
-            else []
-        )
+    order = found[0]
+    # Plain reads (the prefetch machinery costs more than the queries); only card-key orders
+    # ever hold keys.
+    order._facts_payments = _PAYMENTS.fetch(order_id=order.pk)
+    order._facts_keys = _KEYS.fetch(order_id=order.pk) if order.kind == GoodsKind.CARD_KEY else []
     return order
 
 
@@ -136,12 +156,7 @@ def holdings(order: Order) -> Holdings:
     """One query: every posting to the escrow references the order number, and so do the
     settlement and clawback postings of its payee."""
     esc, pay = wallet.escrow_code(order.pk), payee(order)
-    sums = dict(
-        Posting.objects.filter(transaction__reference=order.no, account__code__in=[esc, pay])
-        .values("account__code")
-        .annotate(s=Sum("amount"))
-        .values_list("account__code", "s")
-    )
+    sums = dict(_HOLDINGS.fetch(no=order.no, escrow=esc, payee=pay))
     return Holdings(escrow=sums.get(esc) or 0, passed_on=sums.get(pay) or 0)
 
 
@@ -205,12 +220,18 @@ def void_for_refund(order: Order, *, revoke_keys: bool, collect: list | None = N
         CardKey.objects.filter(order=order, status=CardKeyStatus.ASSIGNED).update(
             status=CardKeyStatus.REVOKED
         )
-    Delivery.objects.filter(order=order).exclude(status=DeliveryStatus.DELIVERED).update(
-        status=DeliveryStatus.VOIDED
-    )
+    delivery = order._state.fields_cache.get("delivery")  # loaded with the lock by the refund path
+    if delivery is not None:
+        if delivery.status != DeliveryStatus.DELIVERED:
+            delivery.status = DeliveryStatus.VOIDED
+            prepared.update(delivery, ["status", "updated_at"])
+    else:
+        Delivery.objects.filter(order=order).exclude(status=DeliveryStatus.DELIVERED).update(
+            status=DeliveryStatus.VOIDED
+        )
     order.status = OrderStatus.REFUNDED
     order.refunded_at = now
-    order.save(update_fields=["status", "refunded_at"])
+    prepared.update(order, ["status", "refunded_at"])
     if collect is None:
         _event(order, "refunded_void", revoked_keys=revoke_keys)
     else:

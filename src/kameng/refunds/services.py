@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kameng.accounts.models import Notice, Role, User
 from kameng.catalog.models import GoodsKind
-from kameng.evidence.models import Event
+from kameng.db import prepared
+from kameng.db.prepared import PreparedQuery
 from kameng.evidence.services import append_event, new_event
 from kameng.evidence.uploads import MAX_FILES, UploadError, inspect
 from kameng.orders import aftersales
@@ -354,7 +355,7 @@ def _notify(user, text: str, case: RefundCase) -> None:
 
 
 def _notify_buyer(text: str, case: RefundCase) -> None:
-    Notice.objects.create(user_id=case.buyer_id, text=text[:300], link=f"/refunds/{case.pk}/")
+    prepared.insert([Notice(user_id=case.buyer_id, text=text[:300], link=f"/refunds/{case.pk}/")])
 
 
 # --- submission ------------------------------------------------------------------------------------
@@ -469,6 +470,12 @@ def _check_evidence(reason: str, kind: str, evidence: list[EvidenceFile]) -> Non
         )
 
 
+_OPEN_CASE = PreparedQuery(
+    lambda order_id: RefundCase.objects.filter(order_id=order_id, is_open=True).values_list("pk")[:1],
+    order_id=int,
+)
+
+
 def _submit_locked(
     *,
     order_id,
@@ -483,18 +490,15 @@ def _submit_locked(
     refund_to,
     channel,
 ):
-    # Whether a case is open is read with the lock; PostgreSQL may answer from just before the lock
-    # was granted, and the partial unique index catches the case that slipped in meanwhile.
-    open_case = Exists(RefundCase.objects.filter(order=OuterRef("pk"), is_open=True))
     if order_id is not None:
-        order = aftersales.lock_order(order_id, with_facts=True, has_open_case=open_case)
+        order = aftersales.lock_order(order_id, with_facts=True)
     else:
-        order = aftersales.lock_order(no=order_no, with_facts=True, has_open_case=open_case)
+        order = aftersales.lock_order(no=order_no, with_facts=True)
         if order is None:
             raise NotFound(_("订单不存在。"))
         _check_actor_may_file(order, actor)
         _check_evidence(reason, order.kind, evidence)
-    if order.has_open_case:
+    if _OPEN_CASE.fetch(order_id=order.pk):
         raise RefundError(_("该订单已有一个进行中的退款申请。"))
     if (
         order.status in (OrderStatus.PENDING, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
@@ -527,7 +531,7 @@ def _submit_locked(
         amount = verdict.amount
     facts = aftersales.order_facts(order, escrow=held)
     facts["verified"] = verdict.fact
-    case = RefundCase.objects.create(
+    case = RefundCase(
         order=order,
         buyer_id=order.buyer_id,
         seller=order.seller,
@@ -546,6 +550,7 @@ def _submit_locked(
             or draft_statement(order, reason=reason, demand=demand, amount=amount, verdict=verdict)
         )[:5000],
     )
+    prepared.insert([case])
     # A case made in this call: its event chain starts empty, it has no deadlines yet, and its row
     # is written once at the end instead of after every stage it passes through. What the order
     # holds was read under the order lock above and stays true until the first payout.
@@ -579,9 +584,9 @@ def _submit_locked(
     case._deferred_save = False
     dirty = case.__dict__.pop("_dirty", None)
     if dirty:
-        case.save(update_fields=sorted(dirty))
+        prepared.update(case, sorted(dirty | {"updated_at"}))
     events = case.__dict__.pop("_pending_events")
-    Event.objects.bulk_create(events)
+    prepared.insert(events)
     # Kept for the caller's answer, so it need not read back what was just written.
     case.written_events = [e for e in events if e.stream == case.stream]
     case.__dict__.pop("_holdings", None)
@@ -871,7 +876,7 @@ def _execute(case, order) -> None:
             payout.method = RefundTo.BALANCE
             payout.status = Payout.Status.SUCCEEDED
             payout.completed_at = timezone.now()
-            payout.save(force_insert=True)
+            prepared.insert([payout])
         _event(case, "payout", amount=part, method=payout.method, key=key)
     if not pending:
         _finish(case)

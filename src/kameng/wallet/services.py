@@ -1,11 +1,15 @@
 """The only place money moves. Every movement is one balanced, idempotent ledger transaction."""
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
+
+from kameng.db import prepared
+from kameng.db.prepared import PreparedQuery
 
 from .models import MAY_GO_NEGATIVE, Account, AccountKind, Posting, Transaction
 
@@ -53,10 +57,22 @@ def get_account(code: str) -> Account:
     return get_accounts([code])[code]
 
 
+@functools.cache
+def _accounts_query(count: int) -> PreparedQuery:
+    """Accounts by code, one compiled query per number of codes (a posting names two to four)."""
+    names = [f"c{i}" for i in range(count)]
+    return PreparedQuery(
+        lambda **codes: Account.objects.filter(code__in=[codes[n] for n in names]),
+        **dict.fromkeys(names, str),
+    )
+
+
 def get_accounts(codes) -> dict[str, Account]:
     """The accounts for `codes`, created on first use: one query when they all exist."""
     codes = sorted(set(codes))
-    found = {a.code: a for a in Account.objects.filter(code__in=codes)}
+    found = {
+        a.code: a for a in _accounts_query(len(codes)).fetch(**{f"c{i}": c for i, c in enumerate(codes)})
+    }
     missing = [
         Account(
             code=code,
@@ -69,8 +85,14 @@ def get_accounts(codes) -> dict[str, Account]:
     if missing:
         # Insert, skipping any a concurrent first use created meanwhile (on whichever unique column:
         # code, or a buyer's user), then read them all back: no savepoint, no retry.
-        Account.objects.bulk_create(missing, ignore_conflicts=True)
-        found.update({a.code: a for a in Account.objects.filter(code__in=[a.code for a in missing])})
+        prepared.insert(missing, ignore_conflicts=True)
+        again = [a.code for a in missing]
+        found.update(
+            {
+                a.code: a
+                for a in _accounts_query(len(again)).fetch(**{f"c{i}": c for i, c in enumerate(again)})
+            }
+        )
     return found
 
 
@@ -156,8 +178,9 @@ def post(
 
 
 def _write(key, kind, reference, memo, accounts, merged) -> Transaction:
-    txn = Transaction.objects.create(key=key, kind=kind, reference=reference, memo=memo[:200])
-    Posting.objects.bulk_create(
+    txn = Transaction(key=key, kind=kind, reference=reference, memo=memo[:200])
+    prepared.insert([txn])
+    prepared.insert(
         [Posting(transaction=txn, account=accounts[code], amount=amount) for code, amount in merged.items()]
     )
     return txn

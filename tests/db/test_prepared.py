@@ -1,0 +1,152 @@
+"""Hot-path reads and writes that skip Django's per-call compilation must give exactly what the ORM
+gives: the same rows, the same Python values (dates, JSON, booleans), the same related objects."""
+
+import pytest
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from kameng.accounts.models import Notice
+from kameng.db import prepared
+from kameng.db.prepared import PreparedQuery
+from kameng.evidence.models import Event
+from kameng.orders.models import Delivery, Order
+from kameng.orders.services import place_order
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = PreparedQuery(
+    lambda no: (
+        Order.objects.select_related("product", "seller", "delivery")
+        .annotate(n_keys=Count("card_keys"))
+        .filter(no=no)
+    ),
+    no=str,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _row(obj) -> dict:
+    return {field.attname: getattr(obj, field.attname) for field in type(obj)._meta.concrete_fields}
+
+
+def _orders(n: int) -> list[Order]:
+    buyer = f.buyer(balance=100_00)
+    product = f.product(price=10_00, keys=n)
+    return [place_order(buyer=buyer, product=product) for _ in range(n)]
+
+
+def test_a_prepared_read_builds_the_same_objects_as_the_orm_each_time_with_its_own_values():
+    first, second = _orders(2)
+
+    for order in (first, second, first):  # the second and third runs reuse the compiled SQL
+        (got,) = ORDERS.fetch(no=order.no)
+        want = (
+            Order.objects.select_related("product", "seller", "delivery")
+            .annotate(n_keys=Count("card_keys"))
+            .get(no=order.no)
+        )
+        assert _row(got) == _row(want)
+        assert _row(got.product) == _row(want.product)
+        assert _row(got.seller) == _row(want.seller)
+        assert _row(got.delivery) == _row(want.delivery)
+        assert got.n_keys == want.n_keys == 1
+        assert got.paid_at.tzinfo is not None
+
+
+def test_no_match_is_an_empty_list():
+    assert ORDERS.fetch(no="KM-none") == []
+
+
+def test_a_values_list_comes_back_as_tuples():
+    order = _orders(1)[0]
+    query = PreparedQuery(
+        lambda pk: Order.objects.filter(pk=pk).values_list("no", "amount", "paid_at"), pk=int
+    )
+
+    assert query.fetch(pk=order.pk) == list(
+        Order.objects.filter(pk=order.pk).values_list("no", "amount", "paid_at")
+    )
+
+
+@pytest.mark.django_db(transaction=True)  # the other tests run inside the test's own transaction
+def test_a_locking_read_refuses_to_run_outside_a_transaction():
+    order = _orders(1)[0]
+    query = PreparedQuery(lambda no: Order.objects.select_for_update().filter(no=no), no=str)
+    with transaction.atomic():
+        assert query.fetch(no=order.no)[0].pk == order.pk
+
+    with pytest.raises(RuntimeError):
+        query.fetch(no=order.no)
+
+
+def test_a_parameter_that_does_not_reach_the_sql_is_refused():
+    query = PreparedQuery(lambda no, pk: Order.objects.filter(no=no), no=str, pk=int)
+
+    with pytest.raises(ValueError):
+        query.fetch(no="x", pk=1)
+
+
+def test_insert_writes_what_save_would_and_sets_keys():
+    buyer = f.buyer()
+    events = [
+        Event(
+            stream="test:1",
+            seq=n,
+            kind="k",
+            actor=buyer,
+            created_at=timezone.now(),
+            data={"中文": "值", "n": n, "ok": True},
+        )
+        for n in (1, 2)
+    ]
+    notice = Notice(user=buyer, text="退款已完成", link="/x/")
+
+    prepared.insert(events)
+    prepared.insert([notice])
+
+    assert all(e.pk for e in events) and notice.pk
+    stored = Event.objects.get(pk=events[1].pk)
+    assert stored.data == {"中文": "值", "n": 2, "ok": True}
+    assert stored.actor_id == buyer.pk
+    assert Notice.objects.get(pk=notice.pk).created_at == notice.created_at  # auto_now_add, as save()
+    assert not notice._state.adding
+
+
+def test_insert_can_skip_rows_that_already_exist():
+    buyer = f.buyer()
+    prepared.insert([Event(stream="test:2", seq=1, kind="first", created_at=timezone.now())])
+
+    prepared.insert(
+        [
+            Event(stream="test:2", seq=1, kind="again", created_at=timezone.now()),
+            Event(stream="test:2", seq=2, kind="next", created_at=timezone.now()),
+        ],
+        ignore_conflicts=True,
+    )
+
+    assert list(Event.objects.filter(stream="test:2").values_list("seq", "kind")) == [
+        (1, "first"),
+        (2, "next"),
+    ]
+    assert buyer.pk
+
+
+def test_update_writes_only_the_named_fields_and_refreshes_auto_now():
+    order = _orders(1)[0]
+    delivery = Delivery.objects.get(order=order)
+    before = delivery.updated_at
+    delivery.status = "voided"
+    delivery.supplier_message = "not saved"
+
+    prepared.update(delivery, ["status", "updated_at"])
+
+    stored = Delivery.objects.get(pk=delivery.pk)
+    assert stored.status == "voided"
+    assert stored.supplier_message != "not saved"
+    assert stored.updated_at > before
