@@ -118,23 +118,15 @@ def test_insert_writes_what_save_would_and_sets_keys():
     assert not notice._state.adding
 
 
-def test_insert_can_skip_rows_that_already_exist():
-    buyer = f.buyer()
-    prepared.insert([Event(stream="test:2", seq=1, kind="first", created_at=timezone.now())])
+def test_insert_unless_exists_skips_a_row_that_would_break_a_unique_constraint():
+    first = Event(stream="test:2", seq=1, kind="first", created_at=timezone.now())
+    again = Event(stream="test:2", seq=1, kind="again", created_at=timezone.now())
 
-    prepared.insert(
-        [
-            Event(stream="test:2", seq=1, kind="again", created_at=timezone.now()),
-            Event(stream="test:2", seq=2, kind="next", created_at=timezone.now()),
-        ],
-        ignore_conflicts=True,
-    )
+    assert prepared.insert_unless_exists(first) is True
+    assert prepared.insert_unless_exists(again) is False
 
-    assert list(Event.objects.filter(stream="test:2").values_list("seq", "kind")) == [
-        (1, "first"),
-        (2, "next"),
-    ]
-    assert buyer.pk
+    assert first.pk and again.pk is None and again._state.adding
+    assert list(Event.objects.filter(stream="test:2").values_list("seq", "kind")) == [(1, "first")]
 
 
 def test_update_writes_only_the_named_fields_and_refreshes_auto_now():

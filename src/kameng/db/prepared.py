@@ -131,31 +131,44 @@ def _insert_columns(model, using: str) -> tuple[list, str, str]:
     return fields, head, returning
 
 
-def insert(objs, *, using: str = "default", ignore_conflicts: bool = False) -> None:
-    """Insert new rows of one model in one statement and set their primary keys. With
-    `ignore_conflicts`, rows that would break a unique constraint are skipped (and get no key)."""
+def insert(objs, *, using: str = "default") -> None:
+    """Insert new rows of one model in one statement and set their primary keys."""
     objs = list(objs)
     if not objs:
         return
     connection = connections[using]
-    model = type(objs[0])
-    fields, head, returning = _insert_columns(model, using)
+    fields, head, returning = _insert_columns(type(objs[0]), using)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     values = []
     for obj in objs:
         values.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
-    sql = head + ", ".join([row] * len(objs))
-    if ignore_conflicts:
-        with connection.cursor() as cursor:
-            cursor.execute(sql + " ON CONFLICT DO NOTHING", values)
-        return
     with connection.cursor() as cursor:
-        cursor.execute(sql + returning, values)
+        cursor.execute(head + ", ".join([row] * len(objs)) + returning, values)
         keys = cursor.fetchall()
     for obj, (key,) in zip(objs, keys, strict=True):
-        obj.pk = key
-        obj._state.adding = False
-        obj._state.db = using
+        _stored(obj, key, using)
+
+
+def insert_unless_exists(obj, *, using: str = "default") -> bool:
+    """Insert one new row unless that would break a unique constraint (a concurrent writer got
+    there first). True when inserted, with its key set; no savepoint needed either way."""
+    connection = connections[using]
+    fields, head, returning = _insert_columns(type(obj), using)
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(head + row + " ON CONFLICT DO NOTHING" + returning, values)
+        found = cursor.fetchone()
+    if found is None:
+        return False
+    _stored(obj, found[0], using)
+    return True
+
+
+def _stored(obj, key, using: str) -> None:
+    obj.pk = key
+    obj._state.adding = False
+    obj._state.db = using
 
 
 def update(obj, fields, *, using: str = "default") -> None:

@@ -29,8 +29,9 @@ from .services import OrderError, _deliver_locked, _event, _finish_delivery, _lo
 from .supplier import card_key_redemption
 
 
-def _locking(**lookup):
-    # of=("self",): the order row only, as `_lock_order` (product and seller are read, not held).
+def locking(**lookup):
+    """The order's lock query with what verification reads beside it (product, seller, delivery).
+    of=("self",): the order row only, as `_lock_order` (the others are read, not held)."""
     return (
         Order.objects.select_for_update(of=("self",))
         .select_related("product", "seller", "delivery")
@@ -39,8 +40,6 @@ def _locking(**lookup):
 
 
 # The refund path's reads, compiled once per process (see kameng.db.prepared).
-_LOCK_BY_ID = PreparedQuery(lambda pk: _locking(pk=pk), pk=int)
-_LOCK_BY_NO = PreparedQuery(lambda no: _locking(no=no), no=str)
 _PAYMENTS = PreparedQuery(
     lambda order_id: Payment.objects.filter(order_id=order_id).order_by("pk"), order_id=int
 )
@@ -58,26 +57,17 @@ _HOLDINGS = PreparedQuery(
 )
 
 
-def lock_order(order_id: int | None = None, *, no: str | None = None, with_facts: bool = False):
-    """Lock the order row (by id or by order number; None when no order has that number).
+def lock_order(order_id: int) -> Order:
+    """Lock the order row (with its product and seller)."""
+    return _lock_order(order_id)
 
-    `with_facts` also loads its delivery, payments and card keys (read by verification).
-    """
-    if not with_facts:
-        if order_id is None:
-            return _locking(no=no).first()
-        return _lock_order(order_id)
-    found = _LOCK_BY_ID.fetch(pk=order_id) if order_id is not None else _LOCK_BY_NO.fetch(no=no)
-    if not found:
-        if order_id is not None:
-            raise Order.DoesNotExist(order_id)
-        return None
-    order = found[0]
-    # Plain reads (the prefetch machinery costs more than the queries); only card-key orders
-    # ever hold keys.
+
+def load_facts(order: Order) -> None:
+    """Read the order's payments and card keys once, for everything verification asks of them.
+    Plain reads (the prefetch machinery costs more than the queries); only card-key orders ever
+    hold keys."""
     order._facts_payments = _PAYMENTS.fetch(order_id=order.pk)
     order._facts_keys = _KEYS.fetch(order_id=order.pk) if order.kind == GoodsKind.CARD_KEY else []
-    return order
 
 
 def payments_of(order: Order) -> list[Payment]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -470,10 +470,16 @@ def _check_evidence(reason: str, kind: str, evidence: list[EvidenceFile]) -> Non
         )
 
 
-_OPEN_CASE = PreparedQuery(
-    lambda order_id: RefundCase.objects.filter(order_id=order_id, is_open=True).values_list("pk")[:1],
-    order_id=int,
-)
+def _filing(**lookup):
+    # Whether a case is open is read in the lock statement itself. PostgreSQL may answer it from
+    # just before the lock was granted; the partial unique index catches a case that slipped in.
+    return aftersales.locking(**lookup).annotate(
+        has_open_case=Exists(RefundCase.objects.filter(order=OuterRef("pk"), is_open=True))
+    )
+
+
+_LOCK_BY_ID = PreparedQuery(lambda pk: _filing(pk=pk), pk=int)
+_LOCK_BY_NO = PreparedQuery(lambda no: _filing(no=no), no=str)
 
 
 def _submit_locked(
@@ -490,16 +496,16 @@ def _submit_locked(
     refund_to,
     channel,
 ):
-    if order_id is not None:
-        order = aftersales.lock_order(order_id, with_facts=True)
-    else:
-        order = aftersales.lock_order(no=order_no, with_facts=True)
-        if order is None:
-            raise NotFound(_("订单不存在。"))
+    found = _LOCK_BY_ID.fetch(pk=order_id) if order_id is not None else _LOCK_BY_NO.fetch(no=order_no)
+    if not found:
+        raise NotFound(_("订单不存在。"))
+    order = found[0]
+    if order_id is None:
         _check_actor_may_file(order, actor)
         _check_evidence(reason, order.kind, evidence)
-    if _OPEN_CASE.fetch(order_id=order.pk):
+    if order.has_open_case:
         raise RefundError(_("该订单已有一个进行中的退款申请。"))
+    aftersales.load_facts(order)
     if (
         order.status in (OrderStatus.PENDING, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
         and reason != Reason.DUPLICATE_PAYMENT

@@ -68,7 +68,8 @@ def _accounts_query(count: int) -> PreparedQuery:
 
 
 def get_accounts(codes) -> dict[str, Account]:
-    """The accounts for `codes`, created on first use: one query when they all exist."""
+    """The accounts for `codes`, created on first use: one query when they all exist, one more
+    for each that does not."""
     codes = sorted(set(codes))
     found = {
         a.code: a for a in _accounts_query(len(codes)).fetch(**{f"c{i}": c for i, c in enumerate(codes)})
@@ -82,17 +83,12 @@ def get_accounts(codes) -> dict[str, Account]:
         for code in codes
         if code not in found
     ]
-    if missing:
-        # Insert, skipping any a concurrent first use created meanwhile (on whichever unique column:
-        # code, or a buyer's user), then read them all back: no savepoint, no retry.
-        prepared.insert(missing, ignore_conflicts=True)
-        again = [a.code for a in missing]
-        found.update(
-            {
-                a.code: a
-                for a in _accounts_query(len(again)).fetch(**{f"c{i}": c for i, c in enumerate(again)})
-            }
-        )
+    for account in missing:
+        # Insert, skipping one a concurrent first use created meanwhile (on whichever unique column:
+        # code, or a buyer's user); only then read it back. No savepoint, no retry.
+        if not prepared.insert_unless_exists(account):
+            account = _accounts_query(1).fetch(c0=account.code)[0]
+        found[account.code] = account
     return found
 
 
