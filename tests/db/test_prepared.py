@@ -2,7 +2,7 @@
 gives: the same rows, the same Python values (dates, JSON, booleans), the same related objects."""
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -142,3 +142,18 @@ def test_update_writes_only_the_named_fields_and_refreshes_auto_now():
     assert stored.status == "voided"
     assert stored.supplier_message != "not saved"
     assert stored.updated_at > before
+
+
+def test_a_batch_writes_everything_and_raises_a_failure_as_djangos_error():
+    buyer = f.buyer()
+    with prepared.batch():
+        prepared.insert([Notice(user=buyer, text="一", link="")], keys=False)
+        prepared.insert([Event(stream="test:3", seq=1, kind="a", created_at=timezone.now())], keys=False)
+    assert Notice.objects.filter(user=buyer).count() == 1
+
+    with pytest.raises(IntegrityError), transaction.atomic(), prepared.batch():
+        prepared.insert([Notice(user=buyer, text="二", link="")], keys=False)
+        prepared.insert([Event(stream="test:3", seq=1, kind="again", created_at=timezone.now())], keys=False)
+
+    assert Notice.objects.filter(user=buyer).count() == 1  # the failed batch left nothing behind
+    assert list(Event.objects.filter(stream="test:3").values_list("kind", flat=True)) == ["a"]

@@ -9,6 +9,7 @@ Only for queries whose shape never changes: the same filters, select_related and
 time, with the parameters used as plain values (exact lookups, `in` with a fixed number of items).
 """
 
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -131,8 +132,9 @@ def _insert_columns(model, using: str) -> tuple[list, str, str]:
     return fields, head, returning
 
 
-def insert(objs, *, using: str = "default") -> None:
-    """Insert new rows of one model in one statement and set their primary keys."""
+def insert(objs, *, using: str = "default", keys: bool = True) -> None:
+    """Insert new rows of one model in one statement and set their primary keys (`keys=False`:
+    the caller needs no keys, so the statement waits for nothing inside a `batch()`)."""
     objs = list(objs)
     if not objs:
         return
@@ -142,11 +144,33 @@ def insert(objs, *, using: str = "default") -> None:
     values = []
     for obj in objs:
         values.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+    sql = head + ", ".join([row] * len(objs))
     with connection.cursor() as cursor:
-        cursor.execute(head + ", ".join([row] * len(objs)) + returning, values)
-        keys = cursor.fetchall()
-    for obj, (key,) in zip(objs, keys, strict=True):
+        if not keys:
+            cursor.execute(sql, values)
+            for obj in objs:
+                obj._state.adding = False
+                obj._state.db = using
+            return
+        cursor.execute(sql + returning, values)
+        found = cursor.fetchall()
+    for obj, (key,) in zip(objs, found, strict=True):
         _stored(obj, key, using)
+
+
+@contextlib.contextmanager
+def batch(using: str = "default"):
+    """Statements inside go to PostgreSQL together and are answered together (psycopg's pipeline
+    mode): one round trip instead of one each. Only for statements whose results nobody reads
+    (updates, inserts with `keys=False`); their errors are raised, as Django's, when the block ends.
+    Elsewhere (SQLite) the statements simply run one by one."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 def insert_unless_exists(obj, *, using: str = "default") -> bool:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
-from pydantic import Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member
@@ -49,7 +49,7 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: Valid
 # --- output -------------------------------------------------------------------------------------------
 
 
-class CaseBriefOut(Schema):
+class CaseBriefOut(BaseModel):
     id: int
     order_no: str
     product: str
@@ -67,13 +67,13 @@ class CaseBriefOut(Schema):
     created_at: datetime
 
 
-class StepOut(Schema):
+class StepOut(BaseModel):
     key: str
     label: str
     state: Literal["done", "current", "todo"]
 
 
-class AttachmentOut(Schema):
+class AttachmentOut(BaseModel):
     id: int
     item: str
     name: str
@@ -84,7 +84,7 @@ class AttachmentOut(Schema):
     created_at: datetime
 
 
-class EventOut(Schema):
+class EventOut(BaseModel):
     seq: int
     kind: str
     at: datetime

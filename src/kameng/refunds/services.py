@@ -355,7 +355,12 @@ def _notify(user, text: str, case: RefundCase) -> None:
 
 
 def _notify_buyer(text: str, case: RefundCase) -> None:
-    prepared.insert([Notice(user_id=case.buyer_id, text=text[:300], link=f"/refunds/{case.pk}/")])
+    notice = Notice(user_id=case.buyer_id, text=text[:300], link=f"/refunds/{case.pk}/")
+    pending = case.__dict__.get("_pending_notices")
+    if pending is not None:  # a case being assembled writes its notices with its events
+        pending.append(notice)
+        return
+    prepared.insert([notice])
 
 
 # --- submission ------------------------------------------------------------------------------------
@@ -565,6 +570,7 @@ def _submit_locked(
     case._fresh = True
     case._deferred_save = True
     case._pending_events = []
+    case._pending_notices = []
     case._holdings = holdings
     _event(
         case,
@@ -589,10 +595,14 @@ def _submit_locked(
     _apply_verdict(case, order, verdict)
     case._deferred_save = False
     dirty = case.__dict__.pop("_dirty", None)
-    if dirty:
-        prepared.update(case, sorted(dirty | {"updated_at"}))
     events = case.__dict__.pop("_pending_events")
-    prepared.insert(events)
+    notices = case.__dict__.pop("_pending_notices")
+    # The last writes need no answer: on PostgreSQL they go in one round trip.
+    with prepared.batch():
+        if dirty:
+            prepared.update(case, sorted(dirty | {"updated_at"}))
+        prepared.insert(events, keys=False)
+        prepared.insert(notices, keys=False)
     # Kept for the caller's answer, so it need not read back what was just written.
     case.written_events = [e for e in events if e.stream == case.stream]
     case.__dict__.pop("_holdings", None)
@@ -882,7 +892,7 @@ def _execute(case, order) -> None:
             payout.method = RefundTo.BALANCE
             payout.status = Payout.Status.SUCCEEDED
             payout.completed_at = timezone.now()
-            prepared.insert([payout])
+            prepared.insert([payout], keys=False)  # nothing reads a balance payout's id here
         _event(case, "payout", amount=part, method=payout.method, key=key)
     if not pending:
         _finish(case)

@@ -177,7 +177,8 @@ def _write(key, kind, reference, memo, accounts, merged) -> Transaction:
     txn = Transaction(key=key, kind=kind, reference=reference, memo=memo[:200])
     prepared.insert([txn])
     prepared.insert(
-        [Posting(transaction=txn, account=accounts[code], amount=amount) for code, amount in merged.items()]
+        [Posting(transaction=txn, account=accounts[code], amount=amount) for code, amount in merged.items()],
+        keys=False,
     )
     return txn
 
