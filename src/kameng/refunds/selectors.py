@@ -28,6 +28,13 @@ REFUNDABLE_ORDER_STATUSES = {
 STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN)
 
 
+# Choices.values builds a new list on every access; these are read for every timeline sentence.
+_VALUES_STAGE = frozenset(Stage.values)
+_VALUES_REASON = frozenset(Reason.values)
+_VALUES_DEMAND = frozenset(Demand.values)
+_VALUES_HOLDER = frozenset(Holder.values)
+
+
 def cases():
     return RefundCase.objects.select_related("order", "order__product", "seller", "buyer", "holder_user")
 
@@ -88,7 +95,7 @@ def cases_of_seller(user):
 def staff_queue(*, stage: str = ""):
     """Most urgent first: the soonest deadline, then the largest amount. Default: every open case."""
     qs = cases()
-    if stage in Stage.values:
+    if stage in _VALUES_STAGE:
         qs = qs.filter(stage=stage)
     else:
         qs = qs.filter(is_open=True)
@@ -314,7 +321,7 @@ def _yuan(cents) -> str:
 
 
 def _stage(value) -> str:
-    return str(Stage(value).label) if value in Stage.values else str(value or "")
+    return str(Stage(value).label) if value in _VALUES_STAGE else str(value or "")
 
 
 def _local(value) -> str:
@@ -336,8 +343,8 @@ def event_sentence(e: Event, case: RefundCase) -> str:
     k = e.kind
     if k == "submitted":
         text = _("提交退款申请：%(r)s，诉求 %(d)s %(a)s") % {
-            "r": Reason(d["reason"]).label if d.get("reason") in Reason.values else d.get("reason", ""),
-            "d": Demand(d["demand"]).label if d.get("demand") in Demand.values else d.get("demand", ""),
+            "r": Reason(d["reason"]).label if d.get("reason") in _VALUES_REASON else d.get("reason", ""),
+            "d": Demand(d["demand"]).label if d.get("demand") in _VALUES_DEMAND else d.get("demand", ""),
             "a": _yuan(d.get("amount")) if d.get("demand") != Demand.REPLACEMENT else "",
         }
         if d.get("on_behalf"):
@@ -393,13 +400,13 @@ def event_sentence(e: Event, case: RefundCase) -> str:
     if k == "claimed":
         return _("认领了该申请，由其负责处理")
     if k == "transferred":
-        to = Holder(d["to"]).label if d.get("to") in Holder.values else d.get("to", "")
+        to = Holder(d["to"]).label if d.get("to") in _VALUES_HOLDER else d.get("to", "")
         return _("转交%(t)s：%(r)s") % {"t": to, "r": d.get("reason", "")}
     if k == "finance_decision":
         text = _("财务复核通过") if d.get("approve") else _("财务退回审核")
         return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
     if k == "follow_up":
-        to = Holder(d["holder"]).label if d.get("holder") in Holder.values else ""
+        to = Holder(d["holder"]).label if d.get("holder") in _VALUES_HOLDER else ""
         return _("买家催促处理（当前处理方：%(h)s）") % {"h": to}
     if k == "deadline_passed":
         return _("处理时限已到（%(t)s），系统按规则自动处理") % {"t": _local(d.get("due"))}

@@ -42,6 +42,11 @@ from .models import (
 from .stages import CLOSED, can_move
 
 FOLLOW_UP_EVERY = timedelta(hours=24)
+_REASONS, _DEMANDS, _REFUND_TOS = (
+    frozenset(Reason.values),
+    frozenset(Demand.values),
+    frozenset(RefundTo.values),
+)
 GATEWAY_REFUND_HOURS = 1  # clause 2's hour; the sandbox answers within seconds
 SUPPLIER_RECHECK_EVERY = timedelta(minutes=1)
 
@@ -439,11 +444,11 @@ def submit_refund(
     Objective cases are decided and paid inside this call; the others land with a holder and a
     deadline."""
     evidence = evidence or []
-    if reason not in Reason.values:
+    if reason not in _REASONS:
         raise RefundError(_("请选择退款原因。"))
-    if demand not in Demand.values:
+    if demand not in _DEMANDS:
         raise RefundError(_("请选择诉求：全额退款、部分退款或更换商品。"))
-    if refund_to not in RefundTo.values:
+    if refund_to not in _REFUND_TOS:
         raise RefundError(_("请选择退款去向。"))
     if order is not None:
         _check_actor_may_file(order, actor)
