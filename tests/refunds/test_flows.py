@@ -13,6 +13,7 @@ from kameng.orders import gateway as sandbox
 from kameng.orders.models import CardKey, Delivery, GatewayRefund, OrderStatus, SandboxRefund
 from kameng.orders.services import place_order, retry_delivery, reveal_card_keys
 from kameng.orders.supplier import supplier
+from kameng.refunds import selectors
 from kameng.refunds.models import Holder, Payout, RefundCase, Stage
 from kameng.refunds.services import (
     RefundError,
@@ -20,6 +21,7 @@ from kameng.refunds.services import (
     appeal,
     buyer_answer_offer,
     cancel,
+    claim,
     decide,
     finance_decide,
     fire_deadline,
@@ -339,6 +341,28 @@ def test_follow_up_once_a_day():
 
     assert Event.objects.filter(stream=case.stream, kind="follow_up").count() == 2
     assert seller.owner.notices.filter(text__contains="催促").count() == 2
+
+
+def test_a_follow_up_on_a_case_no_one_has_claimed_reminds_the_whole_queue_that_holds_it():
+    buyer = f.buyer(balance=100_00)
+    agents = [agent(), agent()]
+    finance = staff(Role.FINANCE)
+    case = dispute(buyer, delivered_custom_order(buyer, price=100_00, seller=f.seller(platform=True)))
+    assert (case.stage, case.holder, case.holder_user) == (S.PLATFORM_REVIEW, Holder.AGENT, None)
+
+    follow_up(case_id=case.pk, buyer=buyer)
+
+    for a in agents:
+        assert a.notices.filter(text__contains="催促", link=f"/refunds/staff/{case.pk}/").count() == 1
+    assert not finance.notices.filter(text__contains="催促").exists()
+    sentence = selectors.event_sentence(Event.objects.get(stream=case.stream, kind="follow_up"), case)
+    assert "已提醒 2 人" in sentence
+
+    claim(case_id=case.pk, agent=agents[1])
+    with freeze_time(timezone.now() + timedelta(hours=24, seconds=1)):
+        follow_up(case_id=case.pk, buyer=buyer)
+    assert agents[0].notices.filter(text__contains="催促").count() == 1  # not the second time
+    assert agents[1].notices.filter(text__contains="催促").count() == 2
 
 
 # --- invalid keys after the buyer revealed them ---------------------------------------------------------

@@ -407,7 +407,12 @@ def event_sentence(e: Event, case: RefundCase) -> str:
         return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
     if k == "follow_up":
         to = Holder(d["holder"]).label if d.get("holder") in _VALUES_HOLDER else ""
-        return _("买家催促处理（当前处理方：%(h)s）") % {"h": to}
+        text = _("买家催促处理（当前处理方：%(h)s）") % {"h": to}
+        if d.get("reminded"):
+            text += _("，已提醒 %(n)d 人") % {"n": d["reminded"]}
+        elif "reminded" in d:
+            text += _("，系统处理中，无需人工提醒")
+        return text
     if k == "deadline_passed":
         return _("处理时限已到（%(t)s），系统按规则自动处理") % {"t": _local(d.get("due"))}
     if k == "escalated":

@@ -1349,11 +1349,44 @@ def follow_up(*, case_id: int, buyer) -> RefundCase:
         raise RefundError(_("每个申请 24 小时内只能催一次，下次可催时间：%(t)s。") % {"t": nxt})
     case.last_followup_at = now
     _save(case, ["last_followup_at"])
-    _event(case, "follow_up", actor=buyer, holder=case.holder)
-    target = case.holder_user or (case.seller.owner if case.holder == Holder.SELLER else None)
-    if target is not None:
-        _notify(target, _("买家催促处理退款申请 #%(id)d") % {"id": case.pk}, case)
+    reminded = _follow_up_targets(case)
+    _event(case, "follow_up", actor=buyer, holder=case.holder, reminded=len(reminded))
+    text = _("买家催促处理退款申请 #%(id)d（%(s)s，时限 %(t)s）") % {
+        "id": case.pk,
+        "s": case.get_stage_display(),
+        "t": _fmt(case.deadline_at),
+    }
+    link = f"/refunds/seller/{case.pk}/" if case.holder == Holder.SELLER else f"/refunds/staff/{case.pk}/"
+    Notice.objects.bulk_create([Notice(user=u, text=text[:300], link=link) for u in reminded])
     return case
+
+
+FOLLOW_UP_QUEUE_CAP = 50  # people reminded at most when a whole queue holds the case
+
+# Who works a case that no one person holds yet: the queue of that role.
+_QUEUE_ROLES = {
+    Holder.AGENT: (Role.AGENT,),
+    Holder.TECH: (Role.AGENT, Role.SUPERVISOR),
+    Holder.FINANCE: (Role.FINANCE,),
+    Holder.SUPERVISOR: (Role.SUPERVISOR,),
+}
+
+
+def _follow_up_targets(case) -> list:
+    """The holder to remind: the named person, the seller, or everyone in the queue that holds it.
+    The system (a supplier being asked) and the buyer hold nobody to remind."""
+    if case.holder_user is not None:
+        return [case.holder_user]
+    if case.holder == Holder.SELLER:
+        return [case.seller.owner] if case.seller.owner_id else []
+    roles = _QUEUE_ROLES.get(case.holder)
+    if not roles:
+        return []
+    return list(
+        User.objects.filter(groups__name__in=roles, is_active=True)
+        .distinct()
+        .order_by("pk")[:FOLLOW_UP_QUEUE_CAP]
+    )
 
 
 @transaction.atomic
