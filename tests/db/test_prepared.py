@@ -157,3 +157,19 @@ def test_a_batch_writes_everything_and_raises_a_failure_as_djangos_error():
 
     assert Notice.objects.filter(user=buyer).count() == 1  # the failed batch left nothing behind
     assert list(Event.objects.filter(stream="test:3").values_list("kind", flat=True)) == ["a"]
+
+
+def test_later_writes_nothing_until_it_is_flushed():
+    order = _orders(1)[0]
+    later = prepared.Later()
+    order.status = "refunded"
+    later.update(order, ["status"])
+    later.insert([Notice(user_id=order.buyer_id, text="稍后", link="")])
+
+    assert Order.objects.get(pk=order.pk).status != "refunded"
+    assert not Notice.objects.filter(text="稍后").exists()
+
+    later.flush()
+
+    assert Order.objects.get(pk=order.pk).status == "refunded"
+    assert Notice.objects.filter(text="稍后").count() == 1

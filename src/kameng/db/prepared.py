@@ -209,3 +209,28 @@ def update(obj, fields, *, using: str = "default") -> None:
     values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, meta.pk.get_db_prep_value(obj.pk, connection)])
+
+
+class Later:
+    """Writes nobody reads back before the transaction ends, sent together at its end (`flush`):
+    on PostgreSQL in one round trip (`batch`). Keys are not set on inserted rows."""
+
+    def __init__(self):
+        self._ops: list[tuple] = []
+
+    def insert(self, objs) -> None:
+        objs = list(objs)
+        if objs:
+            self._ops.append((insert, objs))
+
+    def update(self, obj, fields) -> None:
+        self._ops.append((update, obj, list(fields)))
+
+    def flush(self, using: str = "default") -> None:
+        ops, self._ops = self._ops, []
+        with batch(using):
+            for op in ops:
+                if op[0] is insert:
+                    insert(op[1], using=using, keys=False)
+                else:
+                    update(op[1], op[2], using=using)

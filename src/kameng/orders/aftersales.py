@@ -200,10 +200,14 @@ def key_redemption(order: Order) -> str:
     return "unknown"
 
 
-def void_for_refund(order: Order, *, revoke_keys: bool, collect: list | None = None) -> None:
+def void_for_refund(
+    order: Order, *, revoke_keys: bool, collect: list | None = None, later: prepared.Later | None = None
+) -> None:
     """A full refund: the order can never be delivered again (its keys go back to no one).
     With `collect`, the order's event is built (chained) and added to it for the caller to save
-    in one batch with its own events, instead of being saved here."""
+    in one batch with its own events; with `later`, the order and delivery rows are written when
+    the caller flushes it (before its commit) instead of here."""
+    write = later.update if later is not None else prepared.update
     now = timezone.now()
     if revoke_keys:
         # Revoked keys are not resold until someone verifies them (REVOKED is not AVAILABLE).
@@ -214,14 +218,14 @@ def void_for_refund(order: Order, *, revoke_keys: bool, collect: list | None = N
     if delivery is not None:
         if delivery.status != DeliveryStatus.DELIVERED:
             delivery.status = DeliveryStatus.VOIDED
-            prepared.update(delivery, ["status", "updated_at"])
+            write(delivery, ["status", "updated_at"])
     else:
         Delivery.objects.filter(order=order).exclude(status=DeliveryStatus.DELIVERED).update(
             status=DeliveryStatus.VOIDED
         )
     order.status = OrderStatus.REFUNDED
     order.refunded_at = now
-    prepared.update(order, ["status", "refunded_at"])
+    write(order, ["status", "refunded_at"])
     if collect is None:
         _event(order, "refunded_void", revoked_keys=revoke_keys)
     else:

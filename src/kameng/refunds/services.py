@@ -361,9 +361,9 @@ def _notify(user, text: str, case: RefundCase) -> None:
 
 def _notify_buyer(text: str, case: RefundCase) -> None:
     notice = Notice(user_id=case.buyer_id, text=text[:300], link=f"/refunds/{case.pk}/")
-    pending = case.__dict__.get("_pending_notices")
-    if pending is not None:  # a case being assembled writes its notices with its events
-        pending.append(notice)
+    later = case.__dict__.get("_later")
+    if later is not None:  # a case being assembled writes its notices at its end
+        later.insert([notice])
         return
     prepared.insert([notice])
 
@@ -575,7 +575,7 @@ def _submit_locked(
     case._fresh = True
     case._deferred_save = True
     case._pending_events = []
-    case._pending_notices = []
+    case._later = prepared.Later()
     case._holdings = holdings
     _event(
         case,
@@ -601,13 +601,12 @@ def _submit_locked(
     case._deferred_save = False
     dirty = case.__dict__.pop("_dirty", None)
     events = case.__dict__.pop("_pending_events")
-    notices = case.__dict__.pop("_pending_notices")
-    # The last writes need no answer: on PostgreSQL they go in one round trip.
-    with prepared.batch():
-        if dirty:
-            prepared.update(case, sorted(dirty | {"updated_at"}))
-        prepared.insert(events, keys=False)
-        prepared.insert(notices, keys=False)
+    later = case.__dict__.pop("_later")
+    if dirty:
+        later.update(case, sorted(dirty | {"updated_at"}))
+    later.insert(events)
+    # Everything left needs no answer: on PostgreSQL it goes in one round trip.
+    later.flush()
     # Kept for the caller's answer, so it need not read back what was just written.
     case.written_events = [e for e in events if e.stream == case.stream]
     case.__dict__.pop("_holdings", None)
@@ -839,6 +838,7 @@ def _execute(case, order) -> None:
             order,
             revoke_keys=bool(case.facts.get("revoke_keys")),
             collect=case.__dict__.get("_pending_events"),
+            later=case.__dict__.get("_later"),
         )
     payments = {p.pk: p for p in aftersales.successful_payments(order)}
     to_original = case.refund_to == RefundTo.ORIGINAL and order.pay_method == PayMethod.GATEWAY
@@ -897,7 +897,11 @@ def _execute(case, order) -> None:
             payout.method = RefundTo.BALANCE
             payout.status = Payout.Status.SUCCEEDED
             payout.completed_at = timezone.now()
-            prepared.insert([payout], keys=False)  # nothing reads a balance payout's id here
+            later = case.__dict__.get("_later")
+            if later is not None:  # nothing reads a balance payout's id before the commit
+                later.insert([payout])
+            else:
+                prepared.insert([payout], keys=False)
         _event(case, "payout", amount=part, method=payout.method, key=key)
     if not pending:
         _finish(case)
