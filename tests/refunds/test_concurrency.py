@@ -1,9 +1,13 @@
 """Refund races on real PostgreSQL row locks: money goes back once, and never alongside a delivery."""
 
-import pytest
+import threading
+import time
 
-from kameng.orders.models import CardKey, OrderStatus
-from kameng.orders.services import retry_delivery
+import pytest
+from django.db import connection, transaction
+
+from kameng.orders.models import CardKey, Delivery, OrderStatus
+from kameng.orders.services import _deliver_locked, _lock_order, import_card_keys, retry_delivery
 from kameng.refunds.models import RefundCase, Stage
 from kameng.refunds.services import RefundError, decide, submit_refund
 from kameng.wallet.models import Transaction
@@ -104,3 +108,80 @@ def test_a_refund_racing_a_late_delivery_never_pays_back_a_delivered_key(on_post
             outcomes.add("delivery first")
     assert outcomes  # which side wins varies from run to run; both are safe
     assert check_ledger() == []
+
+
+# --- a request that waited for the order lock reads what the last holder left -----------------------------
+
+
+def _hold_the_order_lock_then(order_id: int, work) -> threading.Event:
+    """Another request: takes the order lock, keeps it a moment (the refund queues behind it),
+    then does `work(order)` and commits."""
+    locked = threading.Event()
+
+    def run():
+        try:
+            with transaction.atomic():
+                locked_order = _lock_order(order_id)
+                locked.set()
+                time.sleep(0.8)
+                work(locked_order)
+        finally:
+            connection.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert locked.wait(10)
+    return locked
+
+
+def _submit_in_thread(**kwargs) -> dict:
+    out: dict = {}
+
+    def run():
+        try:
+            out["case"] = submit_refund(**kwargs)
+        except Exception as e:  # the test asserts on what came back
+            out["error"] = e
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(30)
+    return out
+
+
+def test_a_refund_queued_behind_a_delivery_records_the_delivery_as_it_was_left(on_postgres):
+    buyer = f.buyer()
+    product = f.product(price=20_00, keys=1)
+    order = undelivered_key_order(buyer, product)
+    import_card_keys(product=product, data="NEW-0001", actor=None)
+
+    _hold_the_order_lock_then(order.pk, _deliver_locked)
+    out = _submit_in_thread(order=order, actor=buyer, reason="not_received", demand="full_refund")
+
+    case = out["case"]
+    # Delivered meanwhile, never revealed: the key is revoked and the money goes back, and the
+    # case's facts say it had been delivered (not what the delivery row said before the wait).
+    assert case.stage == Stage.REFUNDED
+    assert case.facts["delivery_status"] == "delivered"
+    assert Delivery.objects.get(order=order).status == "delivered"
+    assert_invariants()
+
+
+def test_a_request_queued_behind_the_close_of_the_open_case_is_accepted(on_postgres):
+    buyer = f.buyer(balance=50_00)
+    order = delivered_custom_order(buyer, price=50_00)
+    first = submit_refund(
+        order=order, actor=buyer, reason="other", demand="full_refund", description="没做完"
+    )
+
+    _hold_the_order_lock_then(
+        order.pk,
+        lambda _o: RefundCase.objects.filter(pk=first.pk).update(is_open=False, stage=Stage.CANCELLED),
+    )
+    out = _submit_in_thread(
+        order=order, actor=buyer, reason="other", demand="full_refund", description="再次申请"
+    )
+
+    assert "error" not in out, out
+    assert out["case"].is_open and out["case"].pk != first.pk

@@ -1,15 +1,17 @@
 """Objective cases are decided and paid inside the submit call, with no person involved."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
-from kameng.orders.models import CardKey, OrderStatus
+from kameng.orders.models import CardKey, Delivery, OrderStatus
 from kameng.orders.services import (
     place_order,
     retry_delivery,
     reveal_card_keys,
 )
+from kameng.orders.supplier import supplier
 from kameng.refunds.models import Stage
-from kameng.refunds.services import RefundError, submit_refund
+from kameng.refunds.services import RefundError, _breaks, submit_refund
 from kameng.wallet.services import buyer_balance, check_ledger
 from tests import factories as f
 
@@ -165,3 +167,33 @@ def test_a_revoked_key_goes_back_on_sale_only_after_the_supplier_confirms_it_unu
     back = CardKey.objects.get(product=product, status="available")
     assert back.order_id is None and back.viewed_at is None
     assert reverify_revoked_keys(key_ids=revoked, actor=None) == (0, 1)  # the used one stays revoked
+
+
+def test_a_topup_the_supplier_failed_meanwhile_is_refunded_with_the_suppliers_answer_in_its_facts():
+    buyer = f.buyer(balance=50_00)
+    order = place_order(
+        buyer=buyer,
+        product=f.product(kind="direct_topup", price=50_00, of=f.seller()),
+        target_account="unknown-uid-7",
+    )
+    assert order.status == OrderStatus.DELIVERING
+    supplier.settle(Delivery.objects.get(order=order).supplier_ref, "failed")
+
+    case = submit_refund(order=order, actor=buyer, reason="not_received", demand="full_refund")
+
+    assert case.stage == Stage.REFUNDED
+    # The facts say what the supplier answered when the system asked, not what it said before.
+    assert (case.facts["delivery_status"], case.facts["supplier_result"]) == ("failed", "failed")
+    assert Delivery.objects.get(order=order).status == "voided"  # and it can never be delivered now
+
+
+def test_only_the_open_case_index_is_reported_as_an_open_case():
+    buyer = f.buyer(balance=50_00)
+    order = place_order(buyer=buyer, product=f.product(kind="custom_service", price=50_00, of=f.seller()))
+    case = submit_refund(order=order, actor=buyer, reason="other", demand="full_refund", description="没做")
+    case.pk = None
+    with pytest.raises(IntegrityError) as clash, transaction.atomic():
+        case.save(force_insert=True)  # a second open case for the same order
+
+    assert _breaks(clash.value, "one_open_case_per_order")
+    assert not _breaks(clash.value, "clause_one_current")

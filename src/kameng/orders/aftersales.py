@@ -30,13 +30,10 @@ from .supplier import card_key_redemption
 
 
 def locking(**lookup):
-    """The order's lock query with what verification reads beside it (product, seller, delivery).
-    of=("self",): the order row only, as `_lock_order` (the others are read, not held)."""
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("product", "seller", "delivery")
-        .filter(**lookup)
-    )
+    """The order's lock query, with its product and seller. of=("self",): the order row only, as
+    `_lock_order` (the others are read, not held). Nothing that changes under the order lock is
+    joined here: PostgreSQL returns joined rows as they were before the lock was granted."""
+    return Order.objects.select_for_update(of=("self",)).select_related("product", "seller").filter(**lookup)
 
 
 # The refund path's reads, compiled once per process (see kameng.db.prepared).
@@ -44,6 +41,7 @@ _PAYMENTS = PreparedQuery(
     lambda order_id: Payment.objects.filter(order_id=order_id).order_by("pk"), order_id=int
 )
 _KEYS = PreparedQuery(lambda order_id: CardKey.objects.filter(order_id=order_id).order_by("pk"), order_id=int)
+_DELIVERY = PreparedQuery(lambda order_id: Delivery.objects.filter(order_id=order_id), order_id=int)
 _HOLDINGS = PreparedQuery(
     lambda no, escrow, payee: (
         Posting.objects.filter(transaction__reference=no, account__code__in=[escrow, payee])
@@ -63,11 +61,17 @@ def lock_order(order_id: int) -> Order:
 
 
 def load_facts(order: Order) -> None:
-    """Read the order's payments and card keys once, for everything verification asks of them.
-    Plain reads (the prefetch machinery costs more than the queries); only card-key orders ever
-    hold keys."""
+    """Read the order's delivery, payments and card keys once, after its lock was granted (so as
+    the last holder of the lock left them), for everything verification asks of them. Plain reads
+    (the prefetch machinery costs more than the queries); only card-key orders ever hold keys."""
+    found = _DELIVERY.fetch(order_id=order.pk)
+    _cache_delivery(order, found[0] if found else None)
     order._facts_payments = _PAYMENTS.fetch(order_id=order.pk)
     order._facts_keys = _KEYS.fetch(order_id=order.pk) if order.kind == GoodsKind.CARD_KEY else []
+
+
+def _cache_delivery(order: Order, delivery: Delivery | None) -> None:
+    Order.delivery.related.set_cached_value(order, delivery)
 
 
 def payments_of(order: Order) -> list[Payment]:
@@ -89,7 +93,7 @@ def order_facts(order: Order, *, escrow: int | None = None) -> dict:
     ]
     keys = keys_of(order)
     try:
-        delivery = order.delivery  # loaded with the lock when the caller asked for the facts
+        delivery = order.delivery  # read once by load_facts() when the caller asked for the facts
     except Delivery.DoesNotExist:
         delivery = None
     assigned = [k for k in keys if k.status == CardKeyStatus.ASSIGNED]
@@ -183,9 +187,12 @@ def settle(order: Order) -> int:
 
 
 def recheck_topup(order: Order) -> str:
-    """Ask the supplier again about an unknown top-up; returns the delivery status after."""
+    """Ask the supplier again about an unknown top-up; returns the delivery status after (and
+    keeps the order's loaded delivery in step with it, for the facts read afterwards)."""
     _deliver_locked(order)
-    return Delivery.objects.get(order=order).status
+    delivery = Delivery.objects.get(order=order)
+    _cache_delivery(order, delivery)
+    return delivery.status
 
 
 def key_redemption(order: Order) -> str:
@@ -214,7 +221,7 @@ def void_for_refund(
         CardKey.objects.filter(order=order, status=CardKeyStatus.ASSIGNED).update(
             status=CardKeyStatus.REVOKED
         )
-    delivery = order._state.fields_cache.get("delivery")  # loaded with the lock by the refund path
+    delivery = order._state.fields_cache.get("delivery")  # read after the lock by load_facts()
     if delivery is not None:
         if delivery.status != DeliveryStatus.DELIVERED:
             delivery.status = DeliveryStatus.VOIDED

@@ -468,8 +468,20 @@ def submit_refund(
                 refund_to=refund_to,
                 channel=channel,
             )
-    except IntegrityError as e:  # the partial unique index: another open case won the race
-        raise RefundError(_("该订单已有一个进行中的退款申请。")) from e
+    except IntegrityError as e:
+        if _breaks(e, "one_open_case_per_order"):  # another open case won the race
+            raise RefundError(_("该订单已有一个进行中的退款申请。")) from e
+        # Anything else is a race this request lost; it was rolled back whole.
+        raise RefundError(_("提交未成功，没有做任何更改，请重试。")) from e
+
+
+def _breaks(error: IntegrityError, constraint: str) -> bool:
+    """Whether `error` is a violation of the named constraint (PostgreSQL names it; SQLite names
+    the columns of a unique index instead)."""
+    diag = getattr(error.__cause__, "diag", None)
+    if diag is not None and diag.constraint_name:
+        return diag.constraint_name == constraint
+    return constraint == "one_open_case_per_order" and "refunds_refundcase.order_id" in str(error)
 
 
 def _check_evidence(reason: str, kind: str, evidence: list[EvidenceFile]) -> None:
@@ -513,7 +525,9 @@ def _submit_locked(
     if order_id is None:
         _check_actor_may_file(order, actor)
         _check_evidence(reason, order.kind, evidence)
-    if order.has_open_case:
+    # The lock statement may have answered from before the wait: only a "yes" is checked again
+    # (a stale "no" is caught by the index, a stale "yes" would refuse a request wrongly).
+    if order.has_open_case and RefundCase.objects.filter(order=order, is_open=True).exists():
         raise RefundError(_("该订单已有一个进行中的退款申请。"))
     aftersales.load_facts(order)
     if (
