@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "kameng.accounts.middleware.BusyDatabaseMiddleware",
     "kameng.accounts.middleware.RefuseNulMiddleware",
+    # Last: it turns the answer to a login attempt made while locked out into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kameng.urls"
@@ -110,6 +114,20 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+
+# Password guessing (the login page and POST /api/auth/token) is throttled by django-axes: after
+# KAMENG_LOGIN_FAILURES wrong passwords for one username from one address, that pair is refused
+# for KAMENG_LOGIN_COOLOFF_MINUTES (a stranger cannot lock a buyer out from elsewhere).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kameng.accounts.lockout.locked_out"
+AXES_VERBOSE = False
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "catalog:index"
 LOGOUT_REDIRECT_URL = "catalog:index"

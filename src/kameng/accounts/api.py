@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.core import signing
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -119,6 +120,9 @@ def token(request, payload: CredentialsIn):
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None or not user.is_active:
         raise HttpError(401, _("用户名或密码错误。"))
+    # A token for a password is a login: its last-login time, and the failed-password count of
+    # the login throttle starts again (django-axes listens to this signal).
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
     return {
         "token": issue_token(user),
         "expires_at": timezone.now() + timedelta(seconds=token_max_age()),
