@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -64,6 +65,16 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        super().clean()
+        # Keys, deliveries and refund rules all follow the kind: once keys were loaded or the
+        # product was sold, a different kind is a different product.
+        if self.pk is None:
+            return
+        stored = type(self).objects.filter(pk=self.pk).values_list("kind", flat=True).first()
+        if stored is not None and stored != self.kind and (self.card_keys.exists() or self.orders.exists()):
+            raise ValidationError({"kind": _("已有卡密或订单的商品不能更改类型，请新建一个商品。")})
 
     @property
     def is_card_key(self) -> bool:
