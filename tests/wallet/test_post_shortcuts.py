@@ -2,7 +2,7 @@
 and an account created by two first users at once is one account."""
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from kameng.wallet.models import Account, Transaction
 from kameng.wallet.services import (
@@ -78,7 +78,7 @@ def test_a_new_key_that_was_used_fails_the_callers_transaction_instead_of_postin
     _fill_escrow(10_00)
     post(key="refund:9:1", kind="refund", lines=[Line(escrow_code(1), -5_00), Line(buyer, 5_00)])
 
-    with pytest.raises(Exception), transaction.atomic():
+    with pytest.raises(IntegrityError), transaction.atomic():
         post(
             key="refund:9:1",
             kind="refund",

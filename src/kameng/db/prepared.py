@@ -146,11 +146,8 @@ def insert(objs, *, using: str = "default", keys: bool = True) -> None:
         return
     connection = connections[using]
     fields, head, returning = _insert_columns(type(objs[0]), using)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    values = []
-    for obj in objs:
-        values.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
-    sql = head + ", ".join([row] * len(objs))
+    values = [v for obj in objs for v in _row(obj, fields, connection)]
+    sql = head + ", ".join([_placeholders(fields)] * len(objs))
     with connection.cursor() as cursor:
         if not keys:
             cursor.execute(sql, values)
@@ -184,15 +181,25 @@ def insert_unless_exists(obj, *, using: str = "default") -> bool:
     there first). True when inserted, with its key set; no savepoint needed either way."""
     connection = connections[using]
     fields, head, returning = _insert_columns(type(obj), using)
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(head + row + " ON CONFLICT DO NOTHING" + returning, values)
+        cursor.execute(
+            head + _placeholders(fields) + " ON CONFLICT DO NOTHING" + returning,
+            _row(obj, fields, connection),
+        )
         found = cursor.fetchone()
     if found is None:
         return False
     _stored(obj, found[0], using)
     return True
+
+
+def _row(obj, fields, connection) -> list:
+    """A new row's values, prepared as save() prepares them (auto_now_add, JSON, ...)."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def _placeholders(fields) -> str:
+    return "(" + ", ".join(["%s"] * len(fields)) + ")"
 
 
 def _stored(obj, key, using: str) -> None:

@@ -28,14 +28,6 @@ from .models import (
 from .services import OrderError, _deliver_locked, _event, _finish_delivery, _lock_order, _take_keys
 from .supplier import card_key_redemption
 
-
-def locking(**lookup):
-    """The order's lock query, with its product and seller. of=("self",): the order row only, as
-    `_lock_order` (the others are read, not held). Nothing that changes under the order lock is
-    joined here: PostgreSQL returns joined rows as they were before the lock was granted."""
-    return Order.objects.select_for_update(of=("self",)).select_related("product", "seller").filter(**lookup)
-
-
 # The refund path's reads, compiled once per process (see kameng.db.prepared).
 _PAYMENTS = PreparedQuery(
     lambda order_id: Payment.objects.filter(order_id=order_id).order_by("pk"), order_id=int
@@ -162,11 +154,6 @@ def escrow_held(order: Order) -> int:
 
 def payee(order: Order) -> str:
     return wallet.payee_code(seller_id=order.seller_id, is_platform=order.seller.is_platform)
-
-
-def passed_on(order: Order) -> int:
-    """Net amount of this order's money now held by its payee (settlements minus clawbacks)."""
-    return holdings(order).passed_on
 
 
 def settle(order: Order) -> int:

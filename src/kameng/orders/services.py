@@ -62,10 +62,16 @@ def _new_no(prefix: str) -> str:
     return prefix + timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
 
 
+def locking(**lookup):
+    """The order's lock query, with its product and seller. of=("self",): the order row only; the
+    product and seller rows are read, not held, so orders of one product or seller never wait for
+    each other. Nothing that changes under the order lock is joined here: PostgreSQL returns
+    joined rows as they were before the lock was granted."""
+    return Order.objects.select_for_update(of=("self",)).select_related("product", "seller").filter(**lookup)
+
+
 def _lock_order(order_id: int) -> Order:
-    # of=("self",): lock the order row only; the product and seller rows are read, not held, so
-    # orders of one product or seller never wait for each other.
-    return Order.objects.select_for_update(of=("self",)).select_related("product", "seller").get(pk=order_id)
+    return locking(pk=order_id).get()
 
 
 def _event(order: Order, kind: str, *, actor=None, actor_label: str = "", **data) -> None:

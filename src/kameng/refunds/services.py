@@ -22,7 +22,7 @@ from kameng.evidence.services import append_event, new_event
 from kameng.evidence.uploads import MAX_FILES, UploadError, inspect
 from kameng.orders import aftersales
 from kameng.orders.models import OrderStatus, PayMethod
-from kameng.orders.services import OrderError, yuan
+from kameng.orders.services import OrderError, locking, yuan
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 from kameng.workdays.calendar import deadline as compute_deadline
@@ -246,7 +246,7 @@ def _add_deadline(**fields) -> Deadline:
     return Deadline.objects.create(**fields)
 
 
-# What a new case's request fixes once and for all: its final save leaves these out.
+# What a new case's request fixes once and for all; its single save at the end writes the rest.
 _SET_AT_FILING = {
     "id",
     "order",
@@ -262,17 +262,14 @@ _SET_AT_FILING = {
     "created_by",
     "created_at",
 }
+_CHANGED_AFTER_FILING = sorted(
+    f.name for f in RefundCase._meta.concrete_fields if f.name not in _SET_AT_FILING
+)
 
 
 def _save(case: RefundCase, fields: list[str] | None = None) -> None:
-    """Save the case, unless the service is still assembling a new one (it saves once at the end,
-    only the fields that changed)."""
+    """Save the case, unless the service is still assembling a new one (it saves once at the end)."""
     if case.__dict__.get("_deferred_save"):
-        dirty = case.__dict__.setdefault("_dirty", set())
-        if fields is None:
-            dirty.update(f.name for f in RefundCase._meta.concrete_fields if f.name not in _SET_AT_FILING)
-        else:
-            dirty.update(fields)
         return
     if fields is None:
         case.save()
@@ -495,7 +492,7 @@ def _check_evidence(reason: str, kind: str, evidence: list[EvidenceFile]) -> Non
 def _filing(**lookup):
     # Whether a case is open is read in the lock statement itself. PostgreSQL may answer it from
     # just before the lock was granted; the partial unique index catches a case that slipped in.
-    return aftersales.locking(**lookup).annotate(
+    return locking(**lookup).annotate(
         has_open_case=Exists(RefundCase.objects.filter(order=OuterRef("pk"), is_open=True))
     )
 
@@ -613,11 +610,9 @@ def _submit_locked(
     )
     _apply_verdict(case, order, verdict)
     case._deferred_save = False
-    dirty = case.__dict__.pop("_dirty", None)
     events = case.__dict__.pop("_pending_events")
     later = case.__dict__.pop("_later")
-    if dirty:
-        later.update(case, sorted(dirty | {"updated_at"}))
+    later.update(case, _CHANGED_AFTER_FILING)
     later.insert(events)
     # Everything left needs no answer: on PostgreSQL it goes in one round trip.
     later.flush()
