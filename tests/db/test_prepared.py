@@ -144,19 +144,50 @@ def test_update_writes_only_the_named_fields_and_refreshes_auto_now():
     assert stored.updated_at > before
 
 
-def test_a_batch_writes_everything_and_raises_a_failure_as_djangos_error():
+def test_a_flush_writes_everything_and_raises_a_failure_as_djangos_error():
     buyer = f.buyer()
-    with prepared.batch():
-        prepared.insert([Notice(user=buyer, text="一", link="")], keys=False)
-        prepared.insert([Event(stream="test:3", seq=1, kind="a", created_at=timezone.now())], keys=False)
-    assert Notice.objects.filter(user=buyer).count() == 1
+    later = prepared.Later()
+    later.insert([Notice(user=buyer, text="一", link="50%")])
+    later.insert([Event(stream="test:3", seq=1, kind="a", data={"p": "%s"}, created_at=timezone.now())])
+    later.flush()
+    assert Notice.objects.get(user=buyer).link == "50%"  # values are values, never SQL
+    assert Event.objects.get(stream="test:3").data == {"p": "%s"}
 
-    with pytest.raises(IntegrityError), transaction.atomic(), prepared.batch():
-        prepared.insert([Notice(user=buyer, text="二", link="")], keys=False)
-        prepared.insert([Event(stream="test:3", seq=1, kind="again", created_at=timezone.now())], keys=False)
+    later.insert([Notice(user=buyer, text="二", link="")])
+    later.insert([Event(stream="test:3", seq=1, kind="again", created_at=timezone.now())])
+    later.insert([Notice(user=buyer, text="三", link="")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        later.flush()
 
-    assert Notice.objects.filter(user=buyer).count() == 1  # the failed batch left nothing behind
+    assert Notice.objects.filter(user=buyer).count() == 1  # the failed flush left nothing behind
     assert list(Event.objects.filter(stream="test:3").values_list("kind", flat=True)) == ["a"]
+
+
+def test_reads_fetched_together_answer_as_each_fetched_alone():
+    orders = _orders(3)
+    heads = PreparedQuery(
+        lambda stream: Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "kind")[:1],
+        stream=str,
+    )
+    reads = [
+        (ORDERS, {"no": orders[0].no}),
+        (heads, {"stream": orders[1].stream}),
+        (ORDERS, {"no": "no such order"}),
+        (ORDERS, {"no": orders[2].no}),
+    ]
+
+    together = prepared.fetch_together(*reads)
+
+    alone = [query.fetch(**params) for query, params in reads]
+    assert [_rows(r) for r in together] == [_rows(r) for r in alone]
+    assert together[0][0].delivery.status == alone[0][0].delivery.status
+    assert together[2] == [] and together[1] == alone[1] != []
+
+
+def _rows(found):
+    return [
+        (o.pk, o.no, o.product.name, o.n_keys, o.created_at) if isinstance(o, Order) else o for o in found
+    ]
 
 
 def test_later_writes_nothing_until_it_is_flushed():

@@ -5,10 +5,15 @@ from kameng.db.prepared import PreparedQuery
 from .models import Event
 
 # The last event of a stream (read before every append that does not carry the head itself).
-_HEAD = PreparedQuery(
+HEAD = PreparedQuery(
     lambda stream: Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash")[:1],
     stream=str,
 )
+
+
+def head_from(found: list) -> tuple[int, str]:
+    """A stream's head as `new_event` takes it, from what `HEAD` returned ((0, "") when empty)."""
+    return found[0] if found else (0, "")
 
 
 def append_event(
@@ -46,8 +51,7 @@ def new_event(
 ) -> Event:
     """The next event of `stream`, chained and hashed but not saved (for callers that save a batch)."""
     if head is None:
-        found = _HEAD.fetch(stream=stream)
-        head = found[0] if found else None
+        head = head_from(HEAD.fetch(stream=stream))
     seq, prev = (head[0] + 1, head[1]) if head and head[0] else (1, "")
     event = Event(
         stream=stream,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from kameng.catalog.models import GoodsKind
 from kameng.db import prepared
 from kameng.db.prepared import PreparedQuery
-from kameng.evidence.services import append_event, new_event
+from kameng.evidence.services import HEAD, append_event, head_from, new_event
 from kameng.wallet import services as wallet
 from kameng.wallet.models import Posting
 
@@ -52,14 +52,28 @@ def lock_order(order_id: int) -> Order:
     return _lock_order(order_id)
 
 
-def load_facts(order: Order) -> None:
-    """Read the order's delivery, payments and card keys once, after its lock was granted (so as
-    the last holder of the lock left them), for everything verification asks of them. Plain reads
-    (the prefetch machinery costs more than the queries); only card-key orders ever hold keys."""
-    found = _DELIVERY.fetch(order_id=order.pk)
-    _cache_delivery(order, found[0] if found else None)
-    order._facts_payments = _PAYMENTS.fetch(order_id=order.pk)
-    order._facts_keys = _KEYS.fetch(order_id=order.pk) if order.kind == GoodsKind.CARD_KEY else []
+def load_facts(order: Order) -> "Holdings":
+    """Read the order's delivery, payments, card keys, what it holds and its event chain's head
+    once, after its lock was granted (so as the last holder of the lock left them), for everything
+    verification and a refund ask of them. Returns its holdings. Plain reads (the prefetch
+    machinery costs more), sent together; only card-key orders ever hold keys."""
+    esc, pay = wallet.escrow_code(order.pk), payee(order)
+    reads = [
+        (_DELIVERY, {"order_id": order.pk}),
+        (_PAYMENTS, {"order_id": order.pk}),
+        (_HOLDINGS, {"no": order.no, "escrow": esc, "payee": pay}),
+        (HEAD, {"stream": order.stream}),
+    ]
+    if order.kind == GoodsKind.CARD_KEY:
+        reads.append((_KEYS, {"order_id": order.pk}))
+    delivery, payments, sums, head, *keys = prepared.fetch_together(*reads)
+    _cache_delivery(order, delivery[0] if delivery else None)
+    order._facts_payments = payments
+    order._facts_keys = keys[0] if keys else []
+    # Valid while the lock is held and until this transaction appends to the order's chain.
+    order._facts_event_head = head_from(head)
+    sums = dict(sums)
+    return Holdings(escrow=sums.get(esc) or 0, passed_on=sums.get(pay) or 0)
 
 
 def _cache_delivery(order: Order, delivery: Delivery | None) -> None:
@@ -229,6 +243,7 @@ def void_for_refund(
                 kind="refunded_void",
                 actor_label="系统",
                 data={"revoked_keys": revoke_keys},
+                head=order.__dict__.pop("_facts_event_head", None),
             )
         )
 

@@ -526,13 +526,12 @@ def _submit_locked(
     # (a stale "no" is caught by the index, a stale "yes" would refuse a request wrongly).
     if order.has_open_case and RefundCase.objects.filter(order=order, is_open=True).exists():
         raise RefundError(_("该订单已有一个进行中的退款申请。"))
-    aftersales.load_facts(order)
+    holdings = aftersales.load_facts(order)
     if (
         order.status in (OrderStatus.PENDING, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
         and reason != Reason.DUPLICATE_PAYMENT
     ):
         raise RefundError(_("该订单未支付，无需退款。"))
-    holdings = aftersales.holdings(order)
     held = holdings.total
     if held <= 0:
         raise RefundError(_("该订单已无可退款项。"))
