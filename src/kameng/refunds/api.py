@@ -94,6 +94,20 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
+class SubmittedOut(CaseBriefOut):
+    """What a submit answers: where the new case stands (an objective one already 已退款), in the
+    words of its page's head; the statement, facts and timeline are at `url`."""
+
+    holder_label: str
+    stage_reason: str
+    refund_to: str
+    decision_clause: str
+    closed_at: datetime | None
+    path: list[StepOut]
+    attachments: list[AttachmentOut]
+    url: str
+
+
 class CaseOut(CaseBriefOut):
     holder_label: str
     stage_reason: str
@@ -294,21 +308,14 @@ def _detail(case_id: int) -> dict:
     return _render(case, events, case.attachments.select_related("uploaded_by"))
 
 
-def _render(case: RefundCase, events, attachments) -> dict:
+def _head(case: RefundCase, attachments) -> dict:
+    """The case as the head of its page states it: stage, holder, deadline, money, clause, path."""
     return {
         **_brief(case),
         "holder_label": str(case.get_holder_display()),
         "stage_reason": case.stage_reason,
         "refund_to": case.refund_to,
-        "description": case.description,
-        "statement": case.statement,
-        "facts": case.facts,
         "decision_clause": case.decision_clause,
-        "decision_note": case.decision_note,
-        "seller": case.seller.name,
-        "seller_offer": case.seller_offer,
-        "seller_offer_amount": case.seller_offer_amount,
-        "channel": case.channel,
         "closed_at": case.closed_at,
         "path": [{**step, "label": str(step["label"])} for step in path_for(case.stage)],
         "attachments": [
@@ -332,6 +339,20 @@ def _render(case: RefundCase, events, attachments) -> dict:
             }
             for a in attachments
         ],
+    }
+
+
+def _render(case: RefundCase, events, attachments) -> dict:
+    return {
+        **_head(case, attachments),
+        "description": case.description,
+        "statement": case.statement,
+        "facts": case.facts,
+        "decision_note": case.decision_note,
+        "seller": case.seller.name,
+        "seller_offer": case.seller_offer,
+        "seller_offer_amount": case.seller_offer_amount,
+        "channel": case.channel,
         "timeline": [
             {
                 "seq": e.seq,
@@ -431,12 +452,13 @@ def _submit(request, payload: SubmitIn, evidence: list[services.EvidenceFile]):
         channel=payload.channel or "api",
     )
     # Answered from what the call wrote (the same rows a GET would read back).
-    return Status(201, _render(case, case.written_events, case.stored_attachments))
+    return Status(201, {**_head(case, case.stored_attachments), "url": f"/api/refunds/{case.pk}"})
 
 
-@router.post("", response={201: CaseOut, **ERRORS})
+@router.post("", response={201: SubmittedOut, **ERRORS})
 def submit(request, payload: SubmitIn):
-    """Ask for a refund (JSON, no files). Objective cases come back already refunded.
+    """Ask for a refund (JSON, no files). Objective cases come back already refunded (stage
+    `refunded`, the amount and the clause); the whole case, timeline included, is at `url`.
     When the reason needs evidence, use `/with-evidence`."""
     return _submit(request, payload, [])
 
@@ -447,7 +469,7 @@ class SubmitForm(SubmitIn):
     items: str = text(400, description="与 files 一一对应的证据项代码，用英文逗号分隔")
 
 
-@router.post("/with-evidence", response={201: CaseOut, **ERRORS})
+@router.post("/with-evidence", response={201: SubmittedOut, **ERRORS})
 def submit_with_evidence(request, payload: Form[SubmitForm], files: File[list[UploadedFile]] = None):
     """Ask for a refund with the evidence the checklist asks for (multipart)."""
     uploads = files or []

@@ -615,8 +615,6 @@ def _submit_locked(
     later.insert(events)
     # Everything left needs no answer: on PostgreSQL it goes in one round trip.
     later.flush()
-    # Kept for the caller's answer, so it need not read back what was just written.
-    case.written_events = [e for e in events if e.stream == case.stream]
     case.__dict__.pop("_holdings", None)
     return case
 
