@@ -109,3 +109,58 @@ def test_twenty_first_uses_of_one_account_at_once_make_one_account(on_postgres):
     assert [v for o, v in results if o == "error"] == []
     assert len(ids) == 1
     assert Account.objects.filter(code=code).count() == 1
+
+
+def test_deferred_postings_land_when_the_caller_flushes_and_balance_the_books(buyer):
+    from kameng.db.prepared import Later
+
+    _fill_escrow(10_00)
+    accounts = get_accounts([escrow_code(1)])
+    later = Later()
+
+    with transaction.atomic():
+        txn, created = post(
+            key="refund:9:1",
+            kind="refund",
+            lines=[Line(escrow_code(1), -4_00), Line(buyer, 4_00)],
+            new_key=True,
+            known_balances={escrow_code(1): 10_00},
+            accounts=accounts,
+            later=later,
+        )
+        assert created and txn.pk
+        assert balance_of(buyer) == 0  # not written yet: only the caller's flush writes them
+        later.flush()
+
+    assert balance_of(buyer) == 4_00
+    assert balance_of(escrow_code(1)) == 6_00
+    assert check_ledger() == []
+
+
+def test_postings_are_not_deferred_when_a_debited_balance_must_be_read_from_the_ledger(buyer):
+    from kameng.db.prepared import Later
+
+    _fill_escrow(10_00)
+    later = Later()
+
+    with transaction.atomic():
+        post(
+            key="refund:9:1",
+            kind="refund",
+            lines=[Line(escrow_code(1), -4_00), Line(buyer, 4_00)],
+            new_key=True,
+            later=later,  # the escrow's balance is not known: it is summed, so the write is now
+        )
+        assert balance_of(buyer) == 4_00
+        with pytest.raises(InsufficientBalance):  # and the next spender sees it
+            post(
+                key="refund:9:2",
+                kind="refund",
+                lines=[Line(escrow_code(1), -6_01), Line(buyer, 6_01)],
+                new_key=True,
+                later=later,
+            )
+        later.flush()
+
+    assert balance_of(escrow_code(1)) == 6_00
+    assert check_ledger() == []

@@ -53,20 +53,23 @@ def lock_order(order_id: int) -> Order:
 
 
 def load_facts(order: Order) -> "Holdings":
-    """Read the order's delivery, payments, card keys, what it holds and its event chain's head
-    once, after its lock was granted (so as the last holder of the lock left them), for everything
-    verification and a refund ask of them. Returns its holdings. Plain reads (the prefetch
-    machinery costs more), sent together; only card-key orders ever hold keys."""
+    """Read the order's delivery, payments, card keys, what it holds, the ledger accounts a refund
+    of it moves money between and its event chain's head once, after its lock was granted (so as
+    the last holder of the lock left them), for everything verification and a refund ask of them.
+    Returns its holdings. Plain reads (the prefetch machinery costs more), sent together; only
+    card-key orders ever hold keys."""
     esc, pay = wallet.escrow_code(order.pk), payee(order)
     reads = [
         (_DELIVERY, {"order_id": order.pk}),
         (_PAYMENTS, {"order_id": order.pk}),
         (_HOLDINGS, {"no": order.no, "escrow": esc, "payee": pay}),
         (HEAD, {"stream": order.stream}),
+        wallet.accounts_read([esc, pay, wallet.buyer_code(order.buyer_id)]),
     ]
     if order.kind == GoodsKind.CARD_KEY:
         reads.append((_KEYS, {"order_id": order.pk}))
-    delivery, payments, sums, head, *keys = prepared.fetch_together(*reads)
+    delivery, payments, sums, head, accounts, *keys = prepared.fetch_together(*reads)
+    order._facts_accounts = {a.code: a for a in accounts}
     _cache_delivery(order, delivery[0] if delivery else None)
     order._facts_payments = payments
     order._facts_keys = keys[0] if keys else []

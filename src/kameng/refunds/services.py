@@ -888,6 +888,8 @@ def _execute(case, order) -> None:
             # A fresh case's keys are new; the escrow was read under the order lock we hold.
             new_key=fresh,
             known_balances={escrow: escrow_left},
+            accounts=order.__dict__.get("_facts_accounts"),
+            later=case.__dict__.get("_later"),
         )
         escrow_left -= from_escrow
         payout = Payout(case=case, key=key, amount=part, payment=payment)

@@ -67,13 +67,21 @@ def _accounts_query(count: int) -> PreparedQuery:
     )
 
 
-def get_accounts(codes) -> dict[str, Account]:
-    """The accounts for `codes`, created on first use: one query when they all exist, one more
-    for each that does not."""
+def accounts_read(codes) -> tuple[PreparedQuery, dict]:
+    """The read of the accounts for `codes`, for a caller that sends it along with reads of its own
+    (`prepared.fetch_together`) and hands what it found to `post(accounts=...)`."""
     codes = sorted(set(codes))
-    found = {
-        a.code: a for a in _accounts_query(len(codes)).fetch(**{f"c{i}": c for i, c in enumerate(codes)})
-    }
+    return _accounts_query(len(codes)), {f"c{i}": c for i, c in enumerate(codes)}
+
+
+def get_accounts(codes, known: dict[str, Account] | None = None) -> dict[str, Account]:
+    """The accounts for `codes`, created on first use: one query when they all exist (none when
+    `known` has them all: an account row never changes once made), one more for each that does not."""
+    codes = sorted(set(codes))
+    found = {code: known[code] for code in codes if known and code in known}
+    if len(found) < len(codes):
+        query, params = accounts_read(code for code in codes if code not in found)
+        found.update((a.code, a) for a in query.fetch(**params))
     missing = [
         Account(
             code=code,
@@ -119,6 +127,8 @@ def post(
     memo: str = "",
     new_key: bool = False,
     known_balances: dict[str, int] | None = None,
+    accounts: dict[str, Account] | None = None,
+    later: prepared.Later | None = None,
 ) -> tuple[Transaction, bool]:
     """Post one balanced transaction, exactly once per `key`.
 
@@ -131,7 +141,9 @@ def post(
     no earlier transaction can hold it (no look-up, no savepoint: a clash is a bug and fails the
     caller's transaction). `known_balances` gives balances the caller read under the lock that
     serialises every spender of those accounts (an order's escrow under the order lock); those
-    accounts are neither locked nor summed again.
+    accounts are neither locked nor summed again. `accounts` are account rows the caller already
+    read. With `later` (and a new key), when every debited balance was known, the postings are
+    written when the caller flushes it: nothing before then reads them to check a balance.
     """
     if not key:
         raise LedgerError("empty idempotency key")
@@ -152,7 +164,7 @@ def post(
             existing = Transaction.objects.filter(key=key).first()
             if existing is not None:
                 return existing, False
-        accounts = get_accounts(merged)
+        accounts = get_accounts(merged, known=accounts)
         debited = [accounts[c] for c in sorted(merged) if merged[c] < 0 and not accounts[c].may_go_negative]
         short = any(known[a.code] + merged[a.code] < 0 for a in debited if a.code in known)
         unknown = sorted((a for a in debited if a.code not in known), key=lambda a: a.pk)
@@ -162,7 +174,8 @@ def post(
             short = any(_balance_of_account(a.pk) + merged[a.code] < 0 for a in unknown)
         if not short:
             if new_key:
-                return _write(key, kind, reference, memo, accounts, merged), True
+                deferred = later if later is not None and all(a.code in known for a in debited) else None
+                return _write(key, kind, reference, memo, accounts, merged, later=deferred), True
             try:
                 # A concurrent poster of the same key loses here (unique key) and gets the winner's.
                 with transaction.atomic():
@@ -173,13 +186,16 @@ def post(
     raise InsufficientBalance(_("余额不足"))
 
 
-def _write(key, kind, reference, memo, accounts, merged) -> Transaction:
+def _write(key, kind, reference, memo, accounts, merged, later: prepared.Later | None = None) -> Transaction:
     txn = Transaction(key=key, kind=kind, reference=reference, memo=memo[:200])
     prepared.insert([txn])
-    prepared.insert(
-        [Posting(transaction=txn, account=accounts[code], amount=amount) for code, amount in merged.items()],
-        keys=False,
-    )
+    postings = [
+        Posting(transaction=txn, account=accounts[code], amount=amount) for code, amount in merged.items()
+    ]
+    if later is not None:
+        later.insert(postings)
+    else:
+        prepared.insert(postings, keys=False)
     return txn
 
 
