@@ -118,6 +118,32 @@ def test_insert_writes_what_save_would_and_sets_keys():
     assert not notice._state.adding
 
 
+def test_values_that_are_not_plain_are_prepared_as_save_prepares_them():
+    from django.utils.translation import gettext_lazy
+
+    from kameng.refunds.models import Stage
+
+    buyer = f.buyer()
+    lazy = Notice(user=buyer, text=gettext_lazy("退款已完成"), link=Stage.REFUNDED)
+    numeric = Event(stream="test:4", seq="7", kind=Stage.REFUNDED, created_at=timezone.now())
+
+    prepared.insert([lazy])
+    prepared.insert([numeric])
+
+    assert Notice.objects.filter(pk=lazy.pk).values_list("text", "link").get() == ("退款已完成", "refunded")
+    assert Event.objects.filter(pk=numeric.pk).values_list("seq", "kind").get() == (7, "refunded")
+
+
+def test_update_reads_a_deferred_field_as_save_does_instead_of_writing_null():
+    order = _orders(1)[0]
+    Delivery.objects.filter(order=order).update(supplier_message="保留")
+    partial = Delivery.objects.only("id", "status").get(order=order)
+
+    prepared.update(partial, ["supplier_message", "status"])
+
+    assert Delivery.objects.get(pk=partial.pk).supplier_message == "保留"
+
+
 def test_insert_unless_exists_skips_a_row_that_would_break_a_unique_constraint():
     first = Event(stream="test:2", seq=1, kind="first", created_at=timezone.now())
     again = Event(stream="test:2", seq=1, kind="again", created_at=timezone.now())

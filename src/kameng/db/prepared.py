@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connections
+from django.db import connections, models
 
 try:
     from psycopg import _queries as _psycopg_queries
@@ -229,7 +229,52 @@ def insert_unless_exists(obj, *, using: str = "default") -> bool:
 
 def _row(obj, fields, connection) -> list:
     """A new row's values, prepared as save() prepares them (auto_now_add, JSON, ...)."""
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    return _values(obj, fields, connection, add=True)
+
+
+# Fields whose save() preparation gives back a value of this exact type (or None) unchanged:
+# the stock integer, text and boolean fields, and foreign keys to an integer key. Their values are
+# passed as they are; anything else (another type, a subclass, a field with a pre_save of its own)
+# goes through get_db_prep_save(pre_save()) as save() does.
+_AS_IS = {
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.CharField: str,
+    models.TextField: str,
+    models.BooleanField: bool,
+}
+
+
+@functools.cache
+def _plan(fields: tuple) -> tuple:
+    plan = []
+    for f in fields:
+        target = f.target_field if f.is_relation else f
+        plain = _AS_IS.get(type(target)) if type(f).pre_save is models.Field.pre_save else None
+        plan.append((f, f.attname, plain))
+    return tuple(plan)
+
+
+_UNSET = object()
+
+
+def _values(obj, fields, connection, *, add: bool) -> list:
+    values = []
+    state = obj.__dict__
+    for f, attname, plain in _plan(tuple(fields)):
+        if plain is not None:
+            value = state.get(attname, _UNSET)  # a deferred field is read as save() reads it
+            if value is None or type(value) is plain:
+                values.append(value)
+                continue
+        values.append(f.get_db_prep_save(f.pre_save(obj, add), connection))
+    return values
 
 
 def _placeholders(fields) -> str:
@@ -259,8 +304,7 @@ def _update_statement(obj, fields, connection) -> tuple[str, list]:
         + ", ".join(f"{qn(f.column)} = %s" for f in columns)
         + f" WHERE {qn(meta.pk.column)} = %s"
     )
-    values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
-    return sql, [*values, meta.pk.get_db_prep_value(obj.pk, connection)]
+    return sql, [*_values(obj, columns, connection, add=False), meta.pk.get_db_prep_value(obj.pk, connection)]
 
 
 class Later:
