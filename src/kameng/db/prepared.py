@@ -48,12 +48,14 @@ class _Compiled:
     annotations: dict
     locks: bool
     models: bool
+    converters: dict  # as results_iter() would find them each time (no composite keys here)
 
     def rows(self, rows: list, using: str) -> list:
         """Raw rows as QuerySet iteration returns them: model instances (or tuples)."""
         if self.compiler.has_extra_select:  # as Django's execute_sql: drop the ordering-only columns
             rows = [row[: self.compiler.col_count] for row in rows]
-        rows = self.compiler.results_iter(results=[rows], tuple_expected=True)
+        if self.converters:
+            rows = map(tuple, self.compiler.apply_converters(rows, self.converters))
         if not self.models:
             return list(rows)
         model = self.compiler.klass_info["model"]
@@ -99,8 +101,14 @@ class PreparedQuery:
         if sorted(name for kind, name in slots if kind == "param") != sorted(marks):
             raise ValueError("every parameter must appear exactly once in the query as a plain value")
         klass_info = compiler.klass_info
+        selected = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        if compiler.has_composite_fields(selected):
+            raise ValueError("composite primary keys are not supported")
+        converters = compiler.get_converters(selected)
         if qs._iterable_class is ValuesListIterable:  # rows come back as tuples
-            return _Compiled(sql, slots, compiler, [], 0, 0, [], {}, bool(qs.query.select_for_update), False)
+            return _Compiled(
+                sql, slots, compiler, [], 0, 0, [], {}, bool(qs.query.select_for_update), False, converters
+            )
         if qs._iterable_class is not ModelIterable:
             raise ValueError("only model querysets and plain values_list() can be prepared")
         select_fields = klass_info["select_fields"]
@@ -116,6 +124,7 @@ class PreparedQuery:
             annotations=dict(compiler.annotation_col_map or {}),
             locks=bool(qs.query.select_for_update),
             models=True,
+            converters=converters,
         )
 
     def fetch(self, *, using: str = "default", **params) -> list:

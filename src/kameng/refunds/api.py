@@ -18,11 +18,12 @@ from pydantic import BaseModel, Field, StrictBool
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member
 from kameng.apitypes import MAX_AMOUNT, MAX_ID, NO_NUL, json_int, text
+from kameng.choices import label
 from kameng.evidence.models import Event
 from kameng.orders.models import Order
 
 from . import policy, selectors, services
-from .models import Clause, Demand, Reason, RefundCase, RefundTo, Stage
+from .models import Clause, Demand, Holder, Reason, RefundCase, RefundTo, Stage
 from .reconciliation import payout_lines
 from .stages import path_for
 
@@ -291,7 +292,7 @@ def _brief(case: RefundCase) -> dict:
         "reason": case.reason,
         "demand": case.demand,
         "stage": case.stage,
-        "stage_label": str(case.get_stage_display()),
+        "stage_label": label(Stage, case.stage),
         "holder": case.holder,
         "holder_agent_no": case.holder_user.agent_no if case.holder_user_id else None,
         "deadline_at": case.deadline_at,
@@ -312,7 +313,7 @@ def _head(case: RefundCase, attachments) -> dict:
     """The case as the head of its page states it: stage, holder, deadline, money, clause, path."""
     return {
         **_brief(case),
-        "holder_label": str(case.get_holder_display()),
+        "holder_label": label(Holder, case.holder),
         "stage_reason": case.stage_reason,
         "refund_to": case.refund_to,
         "decision_clause": case.decision_clause,

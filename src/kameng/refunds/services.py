@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from kameng.accounts.models import Notice, Role, User
 from kameng.catalog.models import GoodsKind
+from kameng.choices import label
 from kameng.db import prepared
 from kameng.db.prepared import PreparedQuery
 from kameng.evidence.services import append_event, new_event
@@ -203,7 +204,7 @@ def draft_statement(order, *, reason: str, demand: str, amount: int, verdict: Ve
             "q": order.quantity,
             "no": order.no,
             "amt": yuan(order.amount),
-            "m": order.get_pay_method_display(),
+            "m": label(PayMethod, order.pay_method),
         },
         _("发生了什么：%(r)s；系统核验：%(f)s。") % {"r": Reason(reason).label, "f": verdict.fact},
         _("适用条款：《虚拟商品退款条款》第%(n)d条（%(title)s）：%(body)s")
@@ -935,7 +936,7 @@ def _finish(case) -> None:
         Stage.REFUNDED,
         holder=Holder.NOBODY,
         reason=_("已退款 ¥%(amt)s（%(to)s）")
-        % {"amt": yuan(case.amount_approved or 0), "to": case.get_refund_to_display()},
+        % {"amt": yuan(case.amount_approved or 0), "to": label(RefundTo, case.refund_to)},
     )
     _notify_buyer(
         _("退款 ¥%(amt)s 已完成（订单 %(no)s）。")
