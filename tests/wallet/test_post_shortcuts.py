@@ -164,3 +164,14 @@ def test_postings_are_not_deferred_when_a_debited_balance_must_be_read_from_the_
 
     assert balance_of(escrow_code(1)) == 6_00
     assert check_ledger() == []
+
+
+def test_an_account_known_to_be_missing_is_created_without_looking_again(buyer, django_assert_num_queries):
+    _fill_escrow(10_00)
+    known = {escrow_code(1): get_accounts([escrow_code(1)])[escrow_code(1)], buyer: None}
+
+    with django_assert_num_queries(1):  # the insert of the buyer's account, and nothing else
+        accounts = get_accounts([escrow_code(1), buyer], known=known)
+
+    assert accounts[buyer].pk == Account.objects.get(code=buyer).pk
+    assert accounts[escrow_code(1)] is known[escrow_code(1)]

@@ -59,17 +59,19 @@ def load_facts(order: Order) -> "Holdings":
     Returns its holdings. Plain reads (the prefetch machinery costs more), sent together; only
     card-key orders ever hold keys."""
     esc, pay = wallet.escrow_code(order.pk), payee(order)
+    codes = [esc, pay, wallet.buyer_code(order.buyer_id)]
     reads = [
         (_DELIVERY, {"order_id": order.pk}),
         (_PAYMENTS, {"order_id": order.pk}),
         (_HOLDINGS, {"no": order.no, "escrow": esc, "payee": pay}),
         (HEAD, {"stream": order.stream}),
-        wallet.accounts_read([esc, pay, wallet.buyer_code(order.buyer_id)]),
+        wallet.accounts_read(codes),
     ]
     if order.kind == GoodsKind.CARD_KEY:
         reads.append((_KEYS, {"order_id": order.pk}))
     delivery, payments, sums, head, accounts, *keys = prepared.fetch_together(*reads)
-    order._facts_accounts = {a.code: a for a in accounts}
+    # None: looked up and not there yet (a buyer's first refund creates their account).
+    order._facts_accounts = {**dict.fromkeys(codes), **{a.code: a for a in accounts}}
     _cache_delivery(order, delivery[0] if delivery else None)
     order._facts_payments = payments
     order._facts_keys = keys[0] if keys else []

@@ -74,13 +74,17 @@ def accounts_read(codes) -> tuple[PreparedQuery, dict]:
     return _accounts_query(len(codes)), {f"c{i}": c for i, c in enumerate(codes)}
 
 
-def get_accounts(codes, known: dict[str, Account] | None = None) -> dict[str, Account]:
-    """The accounts for `codes`, created on first use: one query when they all exist (none when
-    `known` has them all: an account row never changes once made), one more for each that does not."""
+def get_accounts(codes, known: dict[str, Account | None] | None = None) -> dict[str, Account]:
+    """The accounts for `codes`, created on first use: one query when they all exist, one more
+    for each that does not. `known` holds what the caller already read (`accounts_read`): an
+    account row never changes once made, and a code it holds as None was looked up and not found,
+    so neither is read again."""
     codes = sorted(set(codes))
-    found = {code: known[code] for code in codes if known and code in known}
-    if len(found) < len(codes):
-        query, params = accounts_read(code for code in codes if code not in found)
+    known = known or {}
+    found = {code: known[code] for code in codes if known.get(code) is not None}
+    unread = [code for code in codes if code not in known]
+    if unread:
+        query, params = accounts_read(unread)
         found.update((a.code, a) for a in query.fetch(**params))
     missing = [
         Account(
