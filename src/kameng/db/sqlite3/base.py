@@ -8,6 +8,7 @@ worker) still meet SQLite's busy timeout as before. If the lock cannot be had wi
 timeout (a test holding a transaction open across threads, say) we fall back to SQLite's own waiting.
 """
 
+import functools
 import threading
 
 from django.db.backends.sqlite3 import base
@@ -22,8 +23,26 @@ def _lock_for(name: str):
         return _locks.setdefault(str(name), threading.Lock())
 
 
+@functools.lru_cache(maxsize=512)
+def _qmark(query: str) -> str:
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
+    """Django rewrites every statement's %s placeholders to ? with a regular expression on each
+    call; the same few statements run all the time, so the rewrite is remembered."""
+
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None and len(query) <= 4096:  # long ones are mostly one-off bulk writes
+            return _qmark(query)
+        return super().convert_query(query, param_names=param_names)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     _held = None  # the process lock this connection holds while its transaction is open
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=SQLiteCursorWrapper)
 
     def _start_transaction_under_autocommit(self):
         lock = _lock_for(self.settings_dict["NAME"])
