@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connections, models
+from django.db.models import QuerySet
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 try:
     from psycopg import _queries as _psycopg_queries
@@ -32,8 +34,6 @@ if _psycopg_queries is not None:
     # most 50 parameters (then the parse is cached, 128 queries at most). The batched writes below
     # have more, and re-parsing them cost about as much as sending them (measured: ~0.4 ms a refund).
     _psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = max(_psycopg_queries.MAX_CACHED_STATEMENT_PARAMS, 1000)
-from django.db.models import QuerySet
-from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 
 @dataclass(frozen=True)

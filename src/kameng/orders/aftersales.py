@@ -58,12 +58,12 @@ def load_facts(order: Order) -> "Holdings":
     the last holder of the lock left them), for everything verification and a refund ask of them.
     Returns its holdings. Plain reads (the prefetch machinery costs more), sent together; only
     card-key orders ever hold keys."""
-    esc, pay = wallet.escrow_code(order.pk), payee(order)
-    codes = [esc, pay, wallet.buyer_code(order.buyer_id)]
+    held = _holdings_read(order)
+    codes = [held["escrow"], held["payee"], wallet.buyer_code(order.buyer_id)]
     reads = [
         (_DELIVERY, {"order_id": order.pk}),
         (_PAYMENTS, {"order_id": order.pk}),
-        (_HOLDINGS, {"no": order.no, "escrow": esc, "payee": pay}),
+        (_HOLDINGS, held),
         (HEAD, {"stream": order.stream}),
         wallet.accounts_read(codes),
     ]
@@ -77,8 +77,7 @@ def load_facts(order: Order) -> "Holdings":
     order._facts_keys = keys[0] if keys else []
     # Valid while the lock is held and until this transaction appends to the order's chain.
     order._facts_event_head = head_from(head)
-    sums = dict(sums)
-    return Holdings(escrow=sums.get(esc) or 0, passed_on=sums.get(pay) or 0)
+    return _holdings_from(sums, held)
 
 
 def _cache_delivery(order: Order, delivery: Delivery | None) -> None:
@@ -160,9 +159,17 @@ class Holdings:
 def holdings(order: Order) -> Holdings:
     """One query: every posting to the escrow references the order number, and so do the
     settlement and clawback postings of its payee."""
-    esc, pay = wallet.escrow_code(order.pk), payee(order)
-    sums = dict(_HOLDINGS.fetch(no=order.no, escrow=esc, payee=pay))
-    return Holdings(escrow=sums.get(esc) or 0, passed_on=sums.get(pay) or 0)
+    held = _holdings_read(order)
+    return _holdings_from(_HOLDINGS.fetch(**held), held)
+
+
+def _holdings_read(order: Order) -> dict:
+    return {"no": order.no, "escrow": wallet.escrow_code(order.pk), "payee": payee(order)}
+
+
+def _holdings_from(sums, held: dict) -> Holdings:
+    sums = dict(sums)
+    return Holdings(escrow=sums.get(held["escrow"]) or 0, passed_on=sums.get(held["payee"]) or 0)
 
 
 def escrow_held(order: Order) -> int:

@@ -866,6 +866,7 @@ def _execute(case, order) -> None:
     escrow = wallet.escrow_code(order.pk)
     escrow_left = holdings.escrow
     fresh = bool(case.__dict__.get("_fresh"))
+    later = case.__dict__.get("_later")  # a case being filed writes its rows at the end
     # Payout keys are per case and the case is locked: one read tells which parts already exist.
     done = set() if fresh else set(case.payouts.values_list("key", flat=True))
     for n, (part, payment) in enumerate(plan, start=1):
@@ -890,7 +891,7 @@ def _execute(case, order) -> None:
             new_key=fresh,
             known_balances={escrow: escrow_left},
             accounts=order.__dict__.get("_facts_accounts"),
-            later=case.__dict__.get("_later"),
+            later=later,
         )
         escrow_left -= from_escrow
         payout = Payout(case=case, key=key, amount=part, payment=payment)
@@ -906,7 +907,6 @@ def _execute(case, order) -> None:
             payout.method = RefundTo.BALANCE
             payout.status = Payout.Status.SUCCEEDED
             payout.completed_at = timezone.now()
-            later = case.__dict__.get("_later")
             if later is not None:  # nothing reads a balance payout's id before the commit
                 later.insert([payout])
             else:
