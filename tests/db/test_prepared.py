@@ -2,7 +2,7 @@
 gives: the same rows, the same Python values (dates, JSON, booleans), the same related objects."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -230,3 +230,66 @@ def test_later_writes_nothing_until_it_is_flushed():
 
     assert Order.objects.get(pk=order.pk).status == "refunded"
     assert Notice.objects.filter(text="稍后").count() == 1
+
+
+# --- PostgreSQL: statements prepared on the server once per connection ------------------------------
+
+
+def _server_statements() -> dict[str, int]:
+    """This connection's prepared statements of ours: name -> times run with a generic plan or not."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements WHERE name LIKE 'kameng_%%'"
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.fixture
+def _postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side prepared statements are PostgreSQL's")
+
+
+def test_a_statement_is_prepared_once_per_connection_then_run_by_name(_postgres):
+    orders = _orders(2)
+    query = PreparedQuery(lambda no: Order.objects.filter(no=no).exclude(no="prepared once"), no=str)
+    before = _server_statements()
+
+    first = query.fetch(no=orders[0].no)
+    prepared_now = set(_server_statements()) - set(before)
+    second = query.fetch(no=orders[1].no)
+
+    assert [o.pk for o in first] == [orders[0].pk] and [o.pk for o in second] == [orders[1].pk]
+    assert len(prepared_now) == 1  # the read, prepared at its first run on this connection
+    (name,) = prepared_now
+    assert _server_statements()[name] == 2  # and run by name twice, not prepared again
+
+
+def test_a_prepared_statement_outlives_a_rolled_back_transaction(_postgres):
+    order = _orders(1)[0]
+    fresh = PreparedQuery(lambda no: Order.objects.filter(no=no).exclude(no="rolled back"), no=str)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert fresh.fetch(no=order.no)
+        raise RuntimeError("the transaction that prepared it is rolled back")
+
+    assert [o.pk for o in fresh.fetch(no=order.no)] == [order.pk]
+
+
+def test_a_failed_prepare_is_recovered_from_at_the_next_use(_postgres):
+    order = _orders(1)[0]
+    good = PreparedQuery(lambda no: Order.objects.filter(no=no).exclude(no="good"), no=str)
+    broken = PreparedQuery(lambda no: Order.objects.filter(no=no).extra(where=["no_such_column = 1"]), no=str)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        # The good read is prepared on the server in the same message, before the broken one fails.
+        prepared.fetch_together((good, {"no": order.no}), (broken, {"no": order.no}))
+
+    assert [o.pk for o in good.fetch(no=order.no)] == [order.pk]
+    together = prepared.fetch_together((good, {"no": order.no}), (ORDERS, {"no": order.no}))
+    assert [[o.pk for o in found] for found in together] == [[order.pk], [order.pk]]
+
+
+def test_percent_signs_reach_the_server_as_written():
+    name, prepare, execute = prepared._server_form("SELECT 1 WHERE a = %s AND b LIKE '50%%' AND c = %s")
+    assert prepare == f"PREPARE {name} AS SELECT 1 WHERE a = $1 AND b LIKE '50%' AND c = $2"
+    assert execute == f"EXECUTE {name}(%s, %s)"
+    assert prepared._server_form("SELECT 1")[2] == f"EXECUTE {prepared._server_form('SELECT 1')[0]}"
