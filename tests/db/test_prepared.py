@@ -293,3 +293,19 @@ def test_percent_signs_reach_the_server_as_written():
     assert prepare == f"PREPARE {name} AS SELECT 1 WHERE a = $1 AND b LIKE '50%' AND c = $2"
     assert execute == f"EXECUTE {name}(%s, %s)"
     assert prepared._server_form("SELECT 1")[2] == f"EXECUTE {prepared._server_form('SELECT 1')[0]}"
+
+
+def test_a_key_taken_ahead_is_the_key_the_row_is_written_with():
+    buyer = f.buyer()
+    first, second = prepared.fetch_together(
+        (prepared.NextKey(Notice), {}), (prepared.NextKey(Notice), {}), (ORDERS, {"no": "none"})
+    )[:2]
+    if connection.vendor != "postgresql":
+        assert first == second == []  # no sequence to take from: the caller inserts at once instead
+        return
+    assert first[0] != second[0]
+    later = prepared.Later()
+    later.insert([Notice(pk=second[0], user=buyer, text="先取号", link="")])
+    later.flush()
+    assert Notice.objects.get(pk=second[0]).text == "先取号"
+    assert Notice.objects.create(user=buyer, text="later").pk not in (first[0], second[0])

@@ -185,3 +185,32 @@ def test_a_request_queued_behind_the_close_of_the_open_case_is_accepted(on_postg
 
     assert "error" not in out, out
     assert out["case"].is_open and out["case"].pk != first.pk
+
+
+def test_a_request_queued_behind_the_filing_of_a_case_is_refused_and_pays_nothing(on_postgres):
+    buyer = f.buyer()
+    order = undelivered_key_order(buyer, f.product(price=20_00, keys=1))
+
+    # Another request files a case that stays open (an agent's review) while the objective request
+    # waits for the order lock; the waiting one must see it once it gets the lock.
+    _hold_the_order_lock_then(
+        order.pk,
+        lambda o: RefundCase.objects.create(
+            order=o,
+            buyer=buyer,
+            seller=o.seller,
+            created_by=buyer,
+            reason="other",
+            demand="full_refund",
+            amount_requested=o.amount,
+            stage=Stage.PLATFORM_REVIEW,
+            holder="agent",
+        ),
+    )
+    out = _submit_in_thread(order=order, actor=buyer, reason="not_received", demand="full_refund")
+
+    assert isinstance(out.get("error"), RefundError), out
+    assert "进行中的退款申请" in str(out["error"])
+    assert list(RefundCase.objects.filter(order=order).values_list("is_open", flat=True)) == [True]
+    assert buyer_balance(buyer) == 0 and not Transaction.objects.filter(kind="refund").exists()
+    assert_invariants()

@@ -175,3 +175,32 @@ def test_an_account_known_to_be_missing_is_created_without_looking_again(buyer, 
 
     assert accounts[buyer].pk == Account.objects.get(code=buyer).pk
     assert accounts[escrow_code(1)] is known[escrow_code(1)]
+
+
+def test_a_transaction_with_a_key_taken_ahead_is_written_whole_at_the_flush(buyer):
+    from kameng.db.prepared import Later
+    from kameng.wallet.services import transaction_key
+
+    _fill_escrow(10_00)
+    accounts = get_accounts([escrow_code(1), buyer])
+    later = Later()
+
+    with transaction.atomic():
+        reserved = transaction_key().fetch()  # [key] on PostgreSQL, [] where there is no sequence
+        txn, created = post(
+            key="refund:10:1",
+            kind="refund",
+            lines=[Line(escrow_code(1), -3_00), Line(buyer, 3_00)],
+            new_key=True,
+            known_balances={escrow_code(1): 10_00},
+            accounts=accounts,
+            later=later,
+            txn_id=reserved[0] if reserved else None,
+        )
+        assert created
+        if reserved:  # PostgreSQL: the row itself waits for the flush too
+            assert txn.pk == reserved[0] and not Transaction.objects.filter(key="refund:10:1").exists()
+        later.flush()
+
+    assert Transaction.objects.get(key="refund:10:1").pk == txn.pk
+    assert balance_of(buyer) == 3_00 and check_ledger() == []

@@ -216,6 +216,33 @@ class PreparedQuery:
         return compiled, compiled.sql, [params[v] if kind == "param" else v for kind, v in compiled.slots]
 
 
+class NextKey:
+    """A new primary key for `model`, taken from its sequence with the other reads of
+    `fetch_together`, so that the row can be written later (`Later.insert`) along with the rows
+    that point to it (PostgreSQL checks foreign keys at commit). The answer is `[key]` on
+    PostgreSQL and `[]` where there is no sequence to take from (SQLite): the caller then inserts
+    the row at once, as usual."""
+
+    def __init__(self, model: type[models.Model]):
+        self.model = model
+
+    def _statement(self, using: str, params: dict) -> tuple["NextKey", str, list]:
+        meta = self.model._meta
+        return self, "SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column]
+
+    def rows(self, rows: list, using: str) -> list:
+        return [key for (key,) in rows]
+
+    def fetch(self, *, using: str = "default", **params) -> list:
+        connection = connections[using]
+        if connection.vendor != "postgresql":
+            return []
+        _compiled, sql, values = self._statement(using, params)
+        with connection.cursor() as cursor:
+            _execute(connection, cursor, [(sql, values)])
+            return self.rows(cursor.fetchall(), using)
+
+
 def fetch_together(*reads: tuple[PreparedQuery, dict], using: str = "default") -> list[list]:
     """Several prepared reads, answered as `fetch` answers each one. On PostgreSQL they go as one
     message (one round trip, one call into the driver); the server runs them in the order given,
@@ -243,10 +270,11 @@ def fetch_together(*reads: tuple[PreparedQuery, dict], using: str = "default") -
 
 
 @functools.cache
-def _insert_columns(model, using: str) -> tuple[list, str, str]:
+def _insert_columns(model, using: str, keyed: bool = False) -> tuple[list, str, str]:
+    """Columns and SQL of an insert; `keyed`: the rows bring their own primary key (`NextKey`)."""
     # Identifiers come from the model's meta and are quoted by the backend; values are parameters.
     qn = connections[using].ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.db_returning)]
+    fields = [f for f in model._meta.concrete_fields if keyed or not (f.primary_key and f.db_returning)]
     head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608
     returning = f" RETURNING {qn(model._meta.pk.column)}"
     return fields, head, returning
@@ -273,7 +301,7 @@ def insert(objs, *, using: str = "default", keys: bool = True) -> None:
 
 
 def _insert_statement(objs: list, connection) -> tuple[str, list]:
-    fields, head, _returning = _insert_columns(type(objs[0]), connection.alias)
+    fields, head, _returning = _insert_columns(type(objs[0]), connection.alias, objs[0].pk is not None)
     values = [v for obj in objs for v in _row(obj, fields, connection)]
     return head + ", ".join([_placeholders(fields)] * len(objs)), values
 

@@ -52,12 +52,13 @@ def lock_order(order_id: int) -> Order:
     return _lock_order(order_id)
 
 
-def load_facts(order: Order) -> "Holdings":
+def load_facts(order: Order, *also: tuple) -> tuple["Holdings", list[list]]:
     """Read the order's delivery, payments, card keys, what it holds, the ledger accounts a refund
     of it moves money between and its event chain's head once, after its lock was granted (so as
     the last holder of the lock left them), for everything verification and a refund ask of them.
-    Returns its holdings. Plain reads (the prefetch machinery costs more), sent together; only
-    card-key orders ever hold keys."""
+    Returns its holdings, and the answers to the caller's own reads `also` (prepared reads, sent
+    along). Plain reads (the prefetch machinery costs more), sent together; only card-key orders
+    ever hold keys."""
     held = _holdings_read(order)
     codes = [held["escrow"], held["payee"], wallet.buyer_code(order.buyer_id)]
     reads = [
@@ -67,17 +68,19 @@ def load_facts(order: Order) -> "Holdings":
         (HEAD, {"stream": order.stream}),
         wallet.accounts_read(codes),
     ]
-    if order.kind == GoodsKind.CARD_KEY:
+    keyed = order.kind == GoodsKind.CARD_KEY
+    if keyed:
         reads.append((_KEYS, {"order_id": order.pk}))
-    delivery, payments, sums, head, accounts, *keys = prepared.fetch_together(*reads)
+    delivery, payments, sums, head, accounts, *answers = prepared.fetch_together(*reads, *also)
+    keys = answers.pop(0) if keyed else []
     # None: looked up and not there yet (a buyer's first refund creates their account).
     order._facts_accounts = {**dict.fromkeys(codes), **{a.code: a for a in accounts}}
     _cache_delivery(order, delivery[0] if delivery else None)
     order._facts_payments = payments
-    order._facts_keys = keys[0] if keys else []
+    order._facts_keys = keys
     # Valid while the lock is held and until this transaction appends to the order's chain.
     order._facts_event_head = head_from(head)
-    return _holdings_from(sums, held)
+    return _holdings_from(sums, held), answers
 
 
 def _cache_delivery(order: Order, delivery: Delivery | None) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -490,16 +490,17 @@ def _check_evidence(reason: str, kind: str, evidence: list[EvidenceFile]) -> Non
         )
 
 
-def _filing(**lookup):
-    # Whether a case is open is read in the lock statement itself. PostgreSQL may answer it from
-    # just before the lock was granted; the partial unique index catches a case that slipped in.
-    return locking(**lookup).annotate(
-        has_open_case=Exists(RefundCase.objects.filter(order=OuterRef("pk"), is_open=True))
-    )
-
-
-_LOCK_BY_ID = PreparedQuery(lambda pk: _filing(pk=pk), pk=int)
-_LOCK_BY_NO = PreparedQuery(lambda no: _filing(no=no), no=str)
+_LOCK_BY_ID = PreparedQuery(lambda pk: locking(pk=pk), pk=int)
+_LOCK_BY_NO = PreparedQuery(lambda no: locking(no=no), no=str)
+# Read with the order's facts, after its lock was granted: a case filed by whoever held the lock
+# before is seen (every filing takes the order lock first).
+_OPEN_CASE = PreparedQuery(
+    lambda order_id: RefundCase.objects.filter(order_id=order_id, is_open=True).values_list("pk")[:1],
+    order_id=int,
+)
+# Keys for the new case and its refund's ledger transaction, taken with the facts (PostgreSQL): both
+# rows are then written with everything else at the end, in one message.
+_CASE_KEY = prepared.NextKey(RefundCase)
 
 
 def _submit_locked(
@@ -523,11 +524,11 @@ def _submit_locked(
     if order_id is None:
         _check_actor_may_file(order, actor)
         _check_evidence(reason, order.kind, evidence)
-    # The lock statement may have answered from before the wait: only a "yes" is checked again
-    # (a stale "no" is caught by the index, a stale "yes" would refuse a request wrongly).
-    if order.has_open_case and RefundCase.objects.filter(order=order, is_open=True).exists():
+    holdings, (open_case, case_key, txn_key) = aftersales.load_facts(
+        order, (_OPEN_CASE, {"order_id": order.pk}), (_CASE_KEY, {}), (wallet.transaction_key(), {})
+    )
+    if open_case:
         raise RefundError(_("该订单已有一个进行中的退款申请。"))
-    holdings = aftersales.load_facts(order)
     if (
         order.status in (OrderStatus.PENDING, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
         and reason != Reason.DUPLICATE_PAYMENT
@@ -577,7 +578,11 @@ def _submit_locked(
             or draft_statement(order, reason=reason, demand=demand, amount=amount, verdict=verdict)
         )[:5000],
     )
-    prepared.insert([case])
+    if case_key:  # written at the end, as it stands then (PostgreSQL checks the rows naming it at commit)
+        case.pk = case_key[0]
+        case._txn_key = txn_key[0]
+    else:  # no sequence to take a key from (SQLite): written now, and updated at the end
+        prepared.insert([case])
     # A case made in this call: its event chain starts empty, it has no deadlines yet, and its row
     # is written once at the end instead of after every stage it passes through. What the order
     # holds was read under the order lock above and stays true until the first payout.
@@ -612,11 +617,15 @@ def _submit_locked(
     case._deferred_save = False
     events = case.__dict__.pop("_pending_events")
     later = case.__dict__.pop("_later")
-    later.update(case, _CHANGED_AFTER_FILING)
+    if case_key:
+        later.insert([case])
+    else:
+        later.update(case, _CHANGED_AFTER_FILING)
     later.insert(events)
     # Everything left needs no answer: on PostgreSQL it goes in one round trip.
     later.flush()
     case.__dict__.pop("_holdings", None)
+    case.__dict__.pop("_txn_key", None)
     return case
 
 
@@ -892,6 +901,7 @@ def _execute(case, order) -> None:
             known_balances={escrow: escrow_left},
             accounts=order.__dict__.get("_facts_accounts"),
             later=later,
+            txn_id=case.__dict__.pop("_txn_key", None),
         )
         escrow_left -= from_escrow
         payout = Payout(case=case, key=key, amount=part, payment=payment)

@@ -67,6 +67,15 @@ def _accounts_query(count: int) -> PreparedQuery:
     )
 
 
+def transaction_key() -> prepared.NextKey:
+    """The read that reserves a ledger transaction's key (`post(txn_id=...)`), for a caller that
+    sends it with reads of its own (`prepared.fetch_together`)."""
+    return _TRANSACTION_KEY
+
+
+_TRANSACTION_KEY = prepared.NextKey(Transaction)
+
+
 def accounts_read(codes) -> tuple[PreparedQuery, dict]:
     """The read of the accounts for `codes`, for a caller that sends it along with reads of its own
     (`prepared.fetch_together`) and hands what it found to `post(accounts=...)`."""
@@ -133,6 +142,7 @@ def post(
     known_balances: dict[str, int] | None = None,
     accounts: dict[str, Account] | None = None,
     later: prepared.Later | None = None,
+    txn_id: int | None = None,
 ) -> tuple[Transaction, bool]:
     """Post one balanced transaction, exactly once per `key`.
 
@@ -147,7 +157,9 @@ def post(
     serialises every spender of those accounts (an order's escrow under the order lock); those
     accounts are neither locked nor summed again. `accounts` are account rows the caller already
     read. With `later` (and a new key), when every debited balance was known, the postings are
-    written when the caller flushes it: nothing before then reads them to check a balance.
+    written when the caller flushes it: nothing before then reads them to check a balance; and
+    with `txn_id` (a key the caller took from the sequence, `transaction_key()`), so is the
+    transaction row itself.
     """
     if not key:
         raise LedgerError("empty idempotency key")
@@ -179,7 +191,9 @@ def post(
         if not short:
             if new_key:
                 deferred = later if later is not None and all(a.code in known for a in debited) else None
-                return _write(key, kind, reference, memo, accounts, merged, later=deferred), True
+                return _write(
+                    key, kind, reference, memo, accounts, merged, later=deferred, txn_id=txn_id
+                ), True
             try:
                 # A concurrent poster of the same key loses here (unique key) and gets the winner's.
                 with transaction.atomic():
@@ -190,9 +204,22 @@ def post(
     raise InsufficientBalance(_("余额不足"))
 
 
-def _write(key, kind, reference, memo, accounts, merged, later: prepared.Later | None = None) -> Transaction:
+def _write(
+    key,
+    kind,
+    reference,
+    memo,
+    accounts,
+    merged,
+    later: prepared.Later | None = None,
+    txn_id: int | None = None,
+) -> Transaction:
     txn = Transaction(key=key, kind=kind, reference=reference, memo=memo[:200])
-    prepared.insert([txn])
+    if later is not None and txn_id is not None:
+        txn.pk = txn_id
+        later.insert([txn])
+    else:
+        prepared.insert([txn])
     postings = [
         Posting(transaction=txn, account=accounts[code], amount=amount) for code, amount in merged.items()
     ]
