@@ -270,14 +270,15 @@ def fetch_together(*reads: tuple[PreparedQuery, dict], using: str = "default") -
 
 
 @functools.cache
-def _insert_columns(model, using: str, keyed: bool = False) -> tuple[list, str, str]:
-    """Columns and SQL of an insert; `keyed`: the rows bring their own primary key (`NextKey`)."""
+def _insert_columns(model, using: str, keyed: bool = False) -> tuple[tuple, str, str]:
+    """How to read each column's value (`_plan`) and the SQL of an insert; `keyed`: the rows bring
+    their own primary key (`NextKey`)."""
     # Identifiers come from the model's meta and are quoted by the backend; values are parameters.
     qn = connections[using].ops.quote_name
     fields = [f for f in model._meta.concrete_fields if keyed or not (f.primary_key and f.db_returning)]
     head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608
     returning = f" RETURNING {qn(model._meta.pk.column)}"
-    return fields, head, returning
+    return _plan(tuple(fields)), head, returning
 
 
 def insert(objs, *, using: str = "default", keys: bool = True) -> None:
@@ -301,9 +302,9 @@ def insert(objs, *, using: str = "default", keys: bool = True) -> None:
 
 
 def _insert_statement(objs: list, connection) -> tuple[str, list]:
-    fields, head, _returning = _insert_columns(type(objs[0]), connection.alias, objs[0].pk is not None)
-    values = [v for obj in objs for v in _row(obj, fields, connection)]
-    return head + ", ".join([_placeholders(fields)] * len(objs)), values
+    plan, head, _returning = _insert_columns(type(objs[0]), connection.alias, objs[0].pk is not None)
+    values = [v for obj in objs for v in _values(obj, plan, connection, add=True)]
+    return head + ", ".join([_placeholders(plan)] * len(objs)), values
 
 
 def _inserted_without_keys(objs: list, using: str) -> None:
@@ -316,15 +317,15 @@ def insert_unless_exists(obj, *, using: str = "default") -> bool:
     """Insert one new row unless that would break a unique constraint (a concurrent writer got
     there first). True when inserted, with its key set; no savepoint needed either way."""
     connection = connections[using]
-    fields, head, returning = _insert_columns(type(obj), using)
+    plan, head, returning = _insert_columns(type(obj), using)
     with connection.cursor() as cursor:
         _execute(
             connection,
             cursor,
             [
                 (
-                    head + _placeholders(fields) + " ON CONFLICT DO NOTHING" + returning,
-                    _row(obj, fields, connection),
+                    head + _placeholders(plan) + " ON CONFLICT DO NOTHING" + returning,
+                    _values(obj, plan, connection, add=True),
                 )
             ],
         )
@@ -333,11 +334,6 @@ def insert_unless_exists(obj, *, using: str = "default") -> bool:
         return False
     _stored(obj, found[0], using)
     return True
-
-
-def _row(obj, fields, connection) -> list:
-    """A new row's values, prepared as save() prepares them (auto_now_add, JSON, ...)."""
-    return _values(obj, fields, connection, add=True)
 
 
 # Fields whose save() preparation gives back a value of this exact type (or None) unchanged:
@@ -372,10 +368,11 @@ def _plan(fields: tuple) -> tuple:
 _UNSET = object()
 
 
-def _values(obj, fields, connection, *, add: bool) -> list:
+def _values(obj, plan: tuple, connection, *, add: bool) -> list:
+    """A row's values (`plan`: its columns), prepared as save() prepares them (auto_now_add, JSON...)."""
     values = []
     state = obj.__dict__
-    for f, attname, plain in _plan(tuple(fields)):
+    for f, attname, plain in plan:
         if plain is not None:
             value = state.get(attname, _UNSET)  # a deferred field is read as save() reads it
             if value is None or type(value) is plain:
@@ -402,22 +399,32 @@ def update(obj, fields, *, using: str = "default") -> None:
         _execute(connection, cursor, [_update_statement(obj, fields, connection)])
 
 
-def _update_statement(obj, fields, connection) -> tuple[str, list]:
-    meta = type(obj)._meta
-    qn = connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
+@functools.cache
+def _update_columns(model, names: tuple, using: str) -> tuple[str, tuple]:
+    meta = model._meta
+    qn = connections[using].ops.quote_name
+    columns = [meta.get_field(name) for name in names]
     sql = (  # identifiers from the model's meta, quoted; values are parameters
         f"UPDATE {qn(meta.db_table)} SET "  # noqa: S608
         + ", ".join(f"{qn(f.column)} = %s" for f in columns)
         + f" WHERE {qn(meta.pk.column)} = %s"
     )
-    return sql, [*_values(obj, columns, connection, add=False), meta.pk.get_db_prep_value(obj.pk, connection)]
+    return sql, _plan(tuple(columns))
+
+
+def _update_statement(obj, fields, connection) -> tuple[str, list]:
+    model = type(obj)
+    sql, plan = _update_columns(model, tuple(fields), connection.alias)
+    return sql, [
+        *_values(obj, plan, connection, add=False),
+        model._meta.pk.get_db_prep_value(obj.pk, connection),
+    ]
 
 
 class Later:
     """Writes nobody reads back before the transaction ends, sent together at its end (`flush`):
     on PostgreSQL as one message (one round trip, one call into the driver). Keys are not set on
-    inserted rows."""
+    inserted rows (unless they brought their own, `NextKey`)."""
 
     def __init__(self):
         self._ops: list[tuple] = []
@@ -435,13 +442,6 @@ class Later:
         if not ops:
             return
         connection = connections[using]
-        if connection.vendor != "postgresql":
-            for op in ops:
-                if op[0] is insert:
-                    insert(op[1], using=using, keys=False)
-                else:
-                    update(op[1], op[2], using=using)
-            return
         statements = [
             _insert_statement(op[1], connection)
             if op[0] is insert
@@ -449,7 +449,8 @@ class Later:
             for op in ops
         ]
         with connection.cursor() as cursor:
-            # They run in order and the first error aborts the rest, as one by one would.
+            # In order, on one cursor; on PostgreSQL in one message, where the first error aborts
+            # the rest, as one by one would.
             _execute(connection, cursor, statements)
         for op in ops:
             if op[0] is insert:

@@ -5,6 +5,12 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# What json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str) writes,
+# without building a new encoder for every event.
+_canonical_json = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+).encode
+
 
 class Event(models.Model):
     """An append-only fact: who did what, when, under which clause.
@@ -37,7 +43,7 @@ class Event(models.Model):
         return f"{self.stream}#{self.seq} {self.kind}"
 
     def compute_hash(self) -> str:
-        body = json.dumps(
+        body = _canonical_json(
             {
                 "stream": self.stream,
                 "seq": self.seq,
@@ -48,10 +54,6 @@ class Event(models.Model):
                 "clause": self.clause,
                 "at": self.created_at.isoformat(),
                 "prev": self.prev_hash,
-            },
-            sort_keys=True,
-            ensure_ascii=False,
-            separators=(",", ":"),
-            default=str,
+            }
         )
         return hashlib.sha256(body.encode()).hexdigest()

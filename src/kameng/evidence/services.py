@@ -1,3 +1,4 @@
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from kameng.db.prepared import PreparedQuery
@@ -9,6 +10,23 @@ HEAD = PreparedQuery(
     lambda stream: Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "hash")[:1],
     stream=str,
 )
+
+
+_EVENT_COLUMNS = (
+    "id",
+    "stream",
+    "seq",
+    "kind",
+    "actor_id",
+    "actor_label",
+    "data",
+    "clause",
+    "created_at",
+    "prev_hash",
+    "hash",
+)
+if tuple(f.attname for f in Event._meta.concrete_fields) != _EVENT_COLUMNS:  # new_event() builds by position
+    raise ImproperlyConfigured("Event's columns changed: update new_event()")
 
 
 def head_from(found: list) -> tuple[int, str]:
@@ -53,17 +71,22 @@ def new_event(
     if head is None:
         head = head_from(HEAD.fetch(stream=stream))
     seq, prev = (head[0] + 1, head[1]) if head and head[0] else (1, "")
+    # Positional, in _EVENT_COLUMNS order: a third of what the keyword path costs (nine per refund).
     event = Event(
-        stream=stream,
-        seq=seq,
-        kind=kind,
-        actor=actor,
-        actor_label=actor_label,
-        data=data or {},
-        clause=clause,
-        created_at=timezone.now(),
-        prev_hash=prev,
+        None,
+        stream,
+        seq,
+        kind,
+        actor.pk if actor is not None else None,
+        actor_label,
+        data or {},
+        clause,
+        timezone.now(),
+        prev,
+        "",
     )
+    if actor is not None:
+        Event.actor.field.set_cached_value(event, actor)
     event.hash = event.compute_hash()
     return event
 
