@@ -309,3 +309,31 @@ def test_a_key_taken_ahead_is_the_key_the_row_is_written_with():
     later.flush()
     assert Notice.objects.get(pk=second[0]).text == "先取号"
     assert Notice.objects.create(user=buyer, text="later").pk not in (first[0], second[0])
+
+
+def test_statements_the_server_lost_are_prepared_again(_postgres):
+    order = _orders(1)[0]
+    assert ORDERS.fetch(no=order.no)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # as a pooler's reset would, behind our back
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        ORDERS.fetch(no=order.no)  # this one fails: the server no longer knows the statement
+
+    assert [o.pk for o in ORDERS.fetch(no=order.no)] == [order.pk]
+
+
+def test_a_statement_with_many_values_is_sent_as_it_is_not_prepared(_postgres):
+    buyer = f.buyer()
+    before = set(_server_statements())
+    prepared.insert([Notice(user=buyer, text=f"批量{i}", link="") for i in range(80)], keys=False)
+
+    assert Notice.objects.filter(user=buyer).count() == 80
+    assert set(_server_statements()) == before  # 400 values: no shape of its own left on the server
+
+
+def test_rows_inserted_together_all_bring_a_key_or_none_does():
+    buyer = f.buyer()
+    with pytest.raises(ValueError, match="all bring their own key"):
+        prepared.insert([Notice(pk=10**9, user=buyer, text="a"), Notice(user=buyer, text="b")])
+    assert not Notice.objects.filter(user=buyer).exists()

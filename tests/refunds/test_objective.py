@@ -197,3 +197,23 @@ def test_only_the_open_case_index_is_reported_as_an_open_case():
 
     assert _breaks(clash.value, "one_open_case_per_order")
     assert not _breaks(clash.value, "clause_one_current")
+
+
+def test_a_case_refunded_at_once_was_filed_before_anything_happened_to_it():
+    from kameng.evidence.models import Event
+    from kameng.refunds.models import RefundCase
+
+    buyer = f.buyer()
+    product = f.product(price=20_00, keys=1)
+    order = place_order(buyer=buyer, product=product, pay_method="gateway")
+    place_order(buyer=f.buyer(balance=50_00), product=product)  # the last key goes elsewhere
+    order = gateway_order(buyer, product, existing=order)
+
+    case = submit_refund(order=order, actor=buyer, reason="not_received", demand="full_refund")
+
+    stored = RefundCase.objects.get(pk=case.pk)
+    events = list(Event.objects.filter(stream=case.stream).order_by("seq"))
+    # What the buyer's timeline shows: filed first, then its steps; closed after it was filed.
+    assert stored.created_at <= events[0].created_at <= stored.closed_at
+    assert stored.created_at <= stored.closed_at <= stored.updated_at
+    assert events[0].kind == "submitted" and stored.stage == Stage.REFUNDED

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connections, models
+from django.db import DatabaseError, connections, models
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
@@ -56,6 +56,12 @@ class _ServerStatements:
 
 _ATTR = "_kameng_statements"
 _PLACEHOLDER = re.compile(r"%%|%s")
+# A statement with more parameters than this (a bulk insert of many rows, one shape per row count)
+# is sent as it is: preparing each such shape would pile up prepared statements on the server.
+_PREPARE_AT_MOST = 300
+# The server no longer has the statement (someone ran DEALLOCATE or DISCARD), or a migration changed
+# what it returns: prepare everything again at the next use.
+_STATEMENTS_LOST = {"26000", "0A000"}
 
 
 @functools.cache
@@ -88,20 +94,27 @@ def _execute(connection, cursor, statements: list[tuple[str, list]]) -> None:
     known = raw.__dict__.get(_ATTR)
     if known is None:
         known = raw.__dict__[_ATTR] = _ServerStatements()
-    forms = [_server_form(sql) for sql, _values in statements]
-    missing = {name: prepare for name, prepare, _e in forms if name not in known.names}
+    forms = [
+        _server_form(sql) if len(values) <= _PREPARE_AT_MOST else (None, None, sql)
+        for sql, values in statements
+    ]
+    if known.unsure:
+        known.names.clear()
+    missing = {name: prepare for name, prepare, _e in forms if name is not None and name not in known.names}
     if missing:
         # PREPARE is not undone by a rollback, so a prepared statement outlives a failed transaction;
         # if this message fails part way, start again from none at the next use.
         prefix = ["DEALLOCATE ALL"] if known.unsure else []
-        if known.unsure:
-            known.names.clear()
-            missing = {name: prepare for name, prepare, _e in forms}
         known.unsure = True
         cursor.execute("; ".join([*prefix, *missing.values()]))
         known.unsure = False
         known.names.update(missing)
-    cursor.execute("; ".join(e for _n, _p, e in forms), [v for _s, values in statements for v in values])
+    try:
+        cursor.execute("; ".join(e for _n, _p, e in forms), [v for _s, values in statements for v in values])
+    except DatabaseError as error:
+        if getattr(error.__cause__, "sqlstate", None) in _STATEMENTS_LOST:
+            known.unsure = True
+        raise
 
 
 @dataclass(frozen=True)
@@ -302,8 +315,11 @@ def insert(objs, *, using: str = "default", keys: bool = True) -> None:
 
 
 def _insert_statement(objs: list, connection) -> tuple[str, list]:
-    plan, head, _returning = _insert_columns(type(objs[0]), connection.alias, objs[0].pk is not None)
-    values = [v for obj in objs for v in _values(obj, plan, connection, add=True)]
+    keyed = objs[0].pk is not None
+    if any((obj.pk is not None) is not keyed for obj in objs):
+        raise ValueError("rows inserted together either all bring their own key or none does")
+    plan, head, _returning = _insert_columns(type(objs[0]), connection.alias, keyed)
+    values = [v for obj in objs for v in _values(obj, plan, connection, add=True, keep_stamps=keyed)]
     return head + ", ".join([_placeholders(plan)] * len(objs)), values
 
 
@@ -361,23 +377,28 @@ def _plan(fields: tuple) -> tuple:
     for f in fields:
         target = f.target_field if f.is_relation else f
         plain = _AS_IS.get(type(target)) if type(f).pre_save is models.Field.pre_save else None
-        plan.append((f, f.attname, plain))
+        plan.append((f, f.attname, plain, bool(getattr(f, "auto_now_add", False))))
     return tuple(plan)
 
 
 _UNSET = object()
 
 
-def _values(obj, plan: tuple, connection, *, add: bool) -> list:
-    """A row's values (`plan`: its columns), prepared as save() prepares them (auto_now_add, JSON...)."""
+def _values(obj, plan: tuple, connection, *, add: bool, keep_stamps: bool = False) -> list:
+    """A row's values (`plan`: its columns), prepared as save() prepares them (auto_now_add, JSON...).
+    `keep_stamps`: an auto_now_add time the row already carries is kept (a row with a key taken ahead
+    was assembled earlier in the request; it was created then, not when it is finally written)."""
     values = []
     state = obj.__dict__
-    for f, attname, plain in plan:
+    for f, attname, plain, stamped in plan:
         if plain is not None:
             value = state.get(attname, _UNSET)  # a deferred field is read as save() reads it
             if value is None or type(value) is plain:
                 values.append(value)
                 continue
+        if stamped and keep_stamps and state.get(attname) is not None:
+            values.append(f.get_db_prep_save(state[attname], connection))
+            continue
         values.append(f.get_db_prep_save(f.pre_save(obj, add), connection))
     return values
 

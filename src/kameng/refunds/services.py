@@ -580,6 +580,7 @@ def _submit_locked(
     )
     if case_key:  # written at the end, as it stands then (PostgreSQL checks the rows naming it at commit)
         case.pk = case_key[0]
+        case.created_at = timezone.now()  # filed now, before its events; kept when it is written
         case._txn_key = txn_key[0]
     else:  # no sequence to take a key from (SQLite): written now, and updated at the end
         prepared.insert([case])
