@@ -261,8 +261,17 @@ def fetch_together(*reads: tuple[PreparedQuery, dict], using: str = "default") -
     message (one round trip, one call into the driver); the server runs them in the order given,
     and each one sees what was committed before it started, as separate statements would."""
     connection = connections[using]
-    if connection.vendor != "postgresql" or len(reads) < 2:
-        return [query.fetch(using=using, **params) for query, params in reads]
+    if connection.vendor != "postgresql":  # one after the other, on one cursor
+        answers = []
+        with connection.cursor() as cursor:
+            for query, params in reads:
+                if isinstance(query, NextKey):  # no sequence here: no key taken ahead
+                    answers.append([])
+                    continue
+                compiled, sql, values = query._statement(using, params)
+                cursor.execute(sql, values)
+                answers.append(compiled.rows(cursor.fetchall(), using))
+        return answers
     statements = [query._statement(using, params) for query, params in reads]
     answers = []
     with connection.cursor() as cursor:
