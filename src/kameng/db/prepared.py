@@ -51,7 +51,8 @@ class _ServerStatements:
 
     def __init__(self):
         self.names: set[str] = set()
-        self.unsure = False  # a PREPARE message failed part way: which ones exist is unknown
+        # A PREPARE message failed part way, or the server lost statements: which exist is unknown.
+        self.unsure = False
 
 
 _ATTR = "_kameng_statements"
