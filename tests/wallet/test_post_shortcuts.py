@@ -4,8 +4,10 @@ and an account created by two first users at once is one account."""
 import pytest
 from django.db import IntegrityError, transaction
 
+from kameng.db.prepared import Later
 from kameng.wallet.models import Account, Transaction
 from kameng.wallet.services import (
+    TRANSACTION_KEY,
     InsufficientBalance,
     Line,
     balance_of,
@@ -111,22 +113,27 @@ def test_twenty_first_uses_of_one_account_at_once_make_one_account(on_postgres):
     assert Account.objects.filter(code=code).count() == 1
 
 
-def test_deferred_postings_land_when_the_caller_flushes_and_balance_the_books(buyer):
-    from kameng.db.prepared import Later
+def _refund_from_known_escrow(buyer, later, *, key: str, amount: int, **more):
+    """A refund out of escrow 1, whose 10.00 the caller read under its lock, written via `later`."""
+    return post(
+        key=key,
+        kind="refund",
+        lines=[Line(escrow_code(1), -amount), Line(buyer, amount)],
+        new_key=True,
+        known_balances={escrow_code(1): 10_00},
+        later=later,
+        **more,
+    )
 
+
+def test_deferred_postings_land_when_the_caller_flushes_and_balance_the_books(buyer):
     _fill_escrow(10_00)
     accounts = get_accounts([escrow_code(1)])
     later = Later()
 
     with transaction.atomic():
-        txn, created = post(
-            key="refund:9:1",
-            kind="refund",
-            lines=[Line(escrow_code(1), -4_00), Line(buyer, 4_00)],
-            new_key=True,
-            known_balances={escrow_code(1): 10_00},
-            accounts=accounts,
-            later=later,
+        txn, created = _refund_from_known_escrow(
+            buyer, later, key="refund:9:1", amount=4_00, accounts=accounts
         )
         assert created and txn.pk
         assert balance_of(buyer) == 0  # not written yet: only the caller's flush writes them
@@ -138,8 +145,6 @@ def test_deferred_postings_land_when_the_caller_flushes_and_balance_the_books(bu
 
 
 def test_postings_are_not_deferred_when_a_debited_balance_must_be_read_from_the_ledger(buyer):
-    from kameng.db.prepared import Later
-
     _fill_escrow(10_00)
     later = Later()
 
@@ -178,23 +183,18 @@ def test_an_account_known_to_be_missing_is_created_without_looking_again(buyer, 
 
 
 def test_a_transaction_with_a_key_taken_ahead_is_written_whole_at_the_flush(buyer):
-    from kameng.db.prepared import Later
-    from kameng.wallet.services import transaction_key
-
     _fill_escrow(10_00)
     accounts = get_accounts([escrow_code(1), buyer])
     later = Later()
 
     with transaction.atomic():
-        reserved = transaction_key().fetch()  # [key] on PostgreSQL, [] where there is no sequence
-        txn, created = post(
+        reserved = TRANSACTION_KEY.fetch()  # [key] on PostgreSQL, [] where there is no sequence
+        txn, created = _refund_from_known_escrow(
+            buyer,
+            later,
             key="refund:10:1",
-            kind="refund",
-            lines=[Line(escrow_code(1), -3_00), Line(buyer, 3_00)],
-            new_key=True,
-            known_balances={escrow_code(1): 10_00},
+            amount=3_00,
             accounts=accounts,
-            later=later,
             txn_id=reserved[0] if reserved else None,
         )
         assert created

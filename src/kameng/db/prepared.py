@@ -152,7 +152,24 @@ class _Compiled:
         return out
 
 
-class PreparedQuery:
+class _Read:
+    """A read that runs alone (`fetch`) or with others (`fetch_together`)."""
+
+    def fetch(self, *, using: str = "default", **params) -> list:
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            return self._fetch_on(cursor, connection, params)
+
+    def _fetch_on(self, cursor, connection, params: dict) -> list:
+        compiled, sql, values = self._statement(connection.alias, params)
+        _execute(connection, cursor, [(sql, values)])
+        return compiled.rows(cursor.fetchall(), connection.alias)
+
+    def _statement(self, using: str, params: dict) -> tuple:
+        raise NotImplementedError
+
+
+class PreparedQuery(_Read):
     """`PreparedQuery(build, no=str)`: `build(no=...)` returns the QuerySet; `.fetch(no="KM1")` runs
     it and returns model instances (or tuples, for a values_list). Each keyword gives a parameter's
     type (int or str), used to mark where it lands in the SQL."""
@@ -209,14 +226,6 @@ class PreparedQuery:
             converters=converters,
         )
 
-    def fetch(self, *, using: str = "default", **params) -> list:
-        compiled, sql, values = self._statement(using, params)
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            _execute(connection, cursor, [(sql, values)])
-            rows = cursor.fetchall()
-        return compiled.rows(rows, using)
-
     def _statement(self, using: str, params: dict) -> tuple["_Compiled", str, list]:
         connection = connections[using]
         key = f"{using}:{connection.vendor}"
@@ -230,7 +239,7 @@ class PreparedQuery:
         return compiled, compiled.sql, [params[v] if kind == "param" else v for kind, v in compiled.slots]
 
 
-class NextKey:
+class NextKey(_Read):
     """A new primary key for `model`, taken from its sequence with the other reads of
     `fetch_together`, so that the row can be written later (`Later.insert`) along with the rows
     that point to it (PostgreSQL checks foreign keys at commit). The answer is `[key]` on
@@ -247,32 +256,20 @@ class NextKey:
     def rows(self, rows: list, using: str) -> list:
         return [key for (key,) in rows]
 
-    def fetch(self, *, using: str = "default", **params) -> list:
-        connection = connections[using]
-        if connection.vendor != "postgresql":
+    def _fetch_on(self, cursor, connection, params: dict) -> list:
+        if connection.vendor != "postgresql":  # no sequence to take from
             return []
-        _compiled, sql, values = self._statement(using, params)
-        with connection.cursor() as cursor:
-            _execute(connection, cursor, [(sql, values)])
-            return self.rows(cursor.fetchall(), using)
+        return super()._fetch_on(cursor, connection, params)
 
 
-def fetch_together(*reads: tuple[PreparedQuery, dict], using: str = "default") -> list[list]:
+def fetch_together(*reads: tuple[_Read, dict], using: str = "default") -> list[list]:
     """Several prepared reads, answered as `fetch` answers each one. On PostgreSQL they go as one
     message (one round trip, one call into the driver); the server runs them in the order given,
     and each one sees what was committed before it started, as separate statements would."""
     connection = connections[using]
     if connection.vendor != "postgresql":  # one after the other, on one cursor
-        answers = []
         with connection.cursor() as cursor:
-            for query, params in reads:
-                if isinstance(query, NextKey):  # no sequence here: no key taken ahead
-                    answers.append([])
-                    continue
-                compiled, sql, values = query._statement(using, params)
-                cursor.execute(sql, values)
-                answers.append(compiled.rows(cursor.fetchall(), using))
-        return answers
+            return [query._fetch_on(cursor, connection, params) for query, params in reads]
     statements = [query._statement(using, params) for query, params in reads]
     answers = []
     with connection.cursor() as cursor:

@@ -525,7 +525,7 @@ def _submit_locked(
         _check_actor_may_file(order, actor)
         _check_evidence(reason, order.kind, evidence)
     holdings, (open_case, case_key, txn_key) = aftersales.load_facts(
-        order, (_OPEN_CASE, {"order_id": order.pk}), (_CASE_KEY, {}), (wallet.transaction_key(), {})
+        order, (_OPEN_CASE, {"order_id": order.pk}), (_CASE_KEY, {}), (wallet.TRANSACTION_KEY, {})
     )
     if open_case:
         raise RefundError(_("该订单已有一个进行中的退款申请。"))

@@ -67,13 +67,9 @@ def _accounts_query(count: int) -> PreparedQuery:
     )
 
 
-def transaction_key() -> prepared.NextKey:
-    """The read that reserves a ledger transaction's key (`post(txn_id=...)`), for a caller that
-    sends it with reads of its own (`prepared.fetch_together`)."""
-    return _TRANSACTION_KEY
-
-
-_TRANSACTION_KEY = prepared.NextKey(Transaction)
+# The read that reserves a ledger transaction's key (`post(txn_id=...)`), for a caller that sends it
+# with reads of its own (`prepared.fetch_together`).
+TRANSACTION_KEY = prepared.NextKey(Transaction)
 
 
 def accounts_read(codes) -> tuple[PreparedQuery, dict]:
@@ -158,7 +154,7 @@ def post(
     accounts are neither locked nor summed again. `accounts` are account rows the caller already
     read. With `later` (and a new key), when every debited balance was known, the postings are
     written when the caller flushes it: nothing before then reads them to check a balance; and
-    with `txn_id` (a key the caller took from the sequence, `transaction_key()`), so is the
+    with `txn_id` (a key the caller took from the sequence, `TRANSACTION_KEY`), so is the
     transaction row itself.
     """
     if not key:
