@@ -103,7 +103,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "kameng.db.sqlite3",
+            "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("KAMENG_SQLITE_PATH", str(VAR_DIR / "kameng.sqlite3")),
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000",

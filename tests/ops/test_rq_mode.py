@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.utils import timezone
 from tests import factories as f
 from kameng.orders.services import place_order, deliver_custom_service
-from kameng.refunds.models import Deadline
+from kameng.refunds.models import Timer
 from kameng.refunds.services import submit_refund
 buyer = f.buyer(balance=100_00)
 shop = f.seller()
@@ -24,7 +24,7 @@ order = place_order(buyer=buyer, product=f.product(kind="custom_service", price=
 deliver_custom_service(order_id=order.pk, seller_user=shop.owner, note="done")
 case = submit_refund(order=order, actor=buyer, reason="other", demand="full_refund", description="没做完")
 assert case.stage == "awaiting_seller", case.stage
-Deadline.objects.filter(case=case).update(due_at=timezone.now() - timedelta(seconds=1))
+Timer.objects.filter(case=case).update(due_at=timezone.now() - timedelta(seconds=1))
 print(case.pk)
 """
 

@@ -21,7 +21,7 @@ from kameng.orders.services import (
     sync_payment,
 )
 from kameng.refunds import policy
-from kameng.refunds.models import Deadline, Payout, RefundCase
+from kameng.refunds.models import Payout, RefundCase, Timer
 from kameng.refunds.services import EvidenceFile
 from kameng.refunds.stages import CLOSED, TRANSITIONS
 from kameng.wallet.services import check_ledger
@@ -125,14 +125,14 @@ def stage_moves(case: RefundCase) -> list[tuple[str, str]]:
     ]
 
 
-def open_deadline(case: RefundCase) -> Deadline:
-    return Deadline.objects.filter(case=case, done_at__isnull=True).exclude(kind="supplier_recheck").get()
+def open_deadline(case: RefundCase) -> Timer:
+    return Timer.objects.filter(case=case, done_at__isnull=True).exclude(kind="supplier_recheck").get()
 
 
 def make_due(case: RefundCase) -> None:
     """Wind the case's clocks forward: every open deadline is now a second in the past."""
     past = timezone.now() - timedelta(seconds=1)
-    Deadline.objects.filter(case=case, done_at__isnull=True).update(due_at=past)
+    Timer.objects.filter(case=case, done_at__isnull=True).update(due_at=past)
     RefundCase.objects.filter(pk=case.pk, deadline_at__isnull=False).update(deadline_at=past)
 
 

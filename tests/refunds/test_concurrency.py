@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from kameng.orders.models import CardKey, Delivery, OrderStatus
 from kameng.orders.services import _deliver_locked, _lock_order, import_card_keys, retry_delivery
 from kameng.refunds.models import RefundCase, Stage
-from kameng.refunds.services import RefundError, decide, submit_refund
+from kameng.refunds.services import RefundError, approve_refund, submit_refund
 from kameng.wallet.models import Transaction
 from kameng.wallet.services import buyer_balance, check_ledger
 from tests import factories as f
@@ -64,9 +64,7 @@ def test_fifty_agents_approving_one_case_refund_once(on_postgres):
     assert case.stage == Stage.PLATFORM_REVIEW
     agents = [agent() for _ in range(50)]
 
-    results = at_once(
-        50, lambda i: decide(case_id=case.pk, agent=agents[i], decision="approve", note="同意").stage
-    )
+    results = at_once(50, lambda i: approve_refund(case_id=case.pk, agent=agents[i], note="同意").stage)
 
     assert [value for outcome, value in results if outcome == "ok"] == [Stage.REFUNDED]
     errors = _errors(results)

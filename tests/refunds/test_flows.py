@@ -19,13 +19,15 @@ from kameng.refunds.services import (
     RefundError,
     add_material,
     appeal,
+    approve_part,
+    approve_refund,
     buyer_answer_offer,
     cancel,
     claim,
-    decide,
     finance_decide,
-    fire_deadline,
+    fire_timer,
     follow_up,
+    reject,
     request_info,
     seller_agree,
     seller_offer,
@@ -132,9 +134,7 @@ def test_custom_service_dispute_from_seller_to_review_to_a_partial_refund():
     assert abs(case.deadline_at - (resumed + left_on_the_clock)) < timedelta(seconds=5)
     assert case.paused_remaining is None
 
-    case = decide(
-        case_id=case.pk, agent=the_agent, decision="partial", amount=120_00, note="按未达标部分退款"
-    )
+    case = approve_part(case_id=case.pk, agent=the_agent, amount=120_00, note="按未达标部分退款")
 
     assert case.stage == S.REFUNDED
     assert case.amount_approved == 120_00
@@ -207,7 +207,7 @@ def test_above_500_yuan_needs_a_second_person_from_finance():
     buyer, _seller, _order, case = in_review(price=800_00)
     agent_and_finance = staff(Role.AGENT, Role.FINANCE)
 
-    case = decide(case_id=case.pk, agent=agent_and_finance, decision="approve", note="证据充分")
+    case = approve_refund(case_id=case.pk, agent=agent_and_finance, note="证据充分")
 
     assert case.stage == S.FINANCE_REVIEW
     assert case.holder == Holder.FINANCE
@@ -226,7 +226,7 @@ def test_above_500_yuan_needs_a_second_person_from_finance():
 
 def test_finance_can_send_a_large_refund_back_to_review_with_a_reason():
     buyer, _seller, _order, case = in_review(price=600_00)
-    case = decide(case_id=case.pk, agent=agent(), decision="approve", note="同意")
+    case = approve_refund(case_id=case.pk, agent=agent(), note="同意")
     finance = staff(Role.FINANCE)
     with pytest.raises(RefundError, match="写明原因"):
         finance_decide(case_id=case.pk, user=finance, approve=False)
@@ -244,7 +244,7 @@ def test_finance_can_send_a_large_refund_back_to_review_with_a_reason():
 
 def test_a_rejected_buyer_appeals_in_time_and_the_supervisor_decides():
     buyer, _seller, _order, case = in_review(price=100_00)
-    case = decide(case_id=case.pk, agent=agent(), decision="reject", clause_number=5, note="未达标证据不足")
+    case = reject(case_id=case.pk, agent=agent(), clause_number=5, note="未达标证据不足")
     assert case.stage == S.REJECTED
     assert not case.is_open
     assert case.deadline_at - timezone.now() > timedelta(days=6)
@@ -255,9 +255,9 @@ def test_a_rejected_buyer_appeals_in_time_and_the_supervisor_decides():
     assert case.holder == Holder.SUPERVISOR
     assert case.is_open
     with pytest.raises(RefundError, match="主管"):
-        decide(case_id=case.pk, agent=agent(), decision="approve", note="同意")
+        approve_refund(case_id=case.pk, agent=agent(), note="同意")
 
-    case = decide(case_id=case.pk, agent=staff(Role.SUPERVISOR), decision="approve", note="申诉成立")
+    case = approve_refund(case_id=case.pk, agent=staff(Role.SUPERVISOR), note="申诉成立")
 
     assert case.stage == S.REFUNDED
     assert buyer_balance(buyer) == 100_00
@@ -265,10 +265,10 @@ def test_a_rejected_buyer_appeals_in_time_and_the_supervisor_decides():
 
 def test_the_supervisor_answer_to_an_appeal_is_final():
     buyer, _seller, _order, case = in_review(price=100_00)
-    decide(case_id=case.pk, agent=agent(), decision="reject", note="证据不足")
+    reject(case_id=case.pk, agent=agent(), note="证据不足")
     appeal(case_id=case.pk, buyer=buyer, note="请复核")
 
-    case = decide(case_id=case.pk, agent=staff(Role.SUPERVISOR), decision="reject", note="维持")
+    case = reject(case_id=case.pk, agent=staff(Role.SUPERVISOR), note="维持")
 
     assert case.stage == S.REJECTED
     with pytest.raises(RefundError, match="已申诉过"):
@@ -277,7 +277,7 @@ def test_the_supervisor_answer_to_an_appeal_is_final():
 
 def test_an_appeal_after_the_window_is_refused():
     buyer, _seller, _order, case = in_review(price=100_00)
-    case = decide(case_id=case.pk, agent=agent(), decision="reject", note="证据不足")
+    case = reject(case_id=case.pk, agent=agent(), note="证据不足")
 
     with freeze_time(case.deadline_at + timedelta(seconds=1)), pytest.raises(RefundError, match="申诉期已过"):
         appeal(case_id=case.pk, buyer=buyer, note="晚了")
@@ -317,7 +317,7 @@ def test_the_buyer_cancels_before_refunding_and_cannot_after():
 
 def test_the_buyer_may_cancel_while_finance_reviews():
     buyer, _seller, _order, case = in_review(price=700_00)
-    decide(case_id=case.pk, agent=agent(), decision="approve", note="同意")
+    approve_refund(case_id=case.pk, agent=agent(), note="同意")
 
     case = cancel(case_id=case.pk, buyer=buyer)
 
@@ -616,8 +616,8 @@ def test_an_unknown_topup_waits_for_the_supplier_then_tech_takes_over_at_the_dea
     assert abs(case.deadline_at - (last_move_at(case) + timedelta(hours=24))) < timedelta(seconds=2)
     assert "技术核验" in case.deadline_action
 
-    due = case.deadlines.get(kind="supplier_answer", done_at__isnull=True)
-    fire_deadline(deadline_id=due.pk, now=due.due_at + timedelta(seconds=1))
+    due = case.timers.get(kind="supplier_answer", done_at__isnull=True)
+    fire_timer(timer_id=due.pk, now=due.due_at + timedelta(seconds=1))
 
     case.refresh_from_db()
     assert (case.stage, case.holder) == (S.PLATFORM_REVIEW, Holder.TECH)
@@ -676,7 +676,7 @@ def test_only_a_supervisor_may_claim_an_appeal():
     from kameng.refunds.services import claim
 
     buyer, _seller, _order, case = in_review(price=100_00)
-    decide(case_id=case.pk, agent=agent(), decision="reject", note="证据不足")
+    reject(case_id=case.pk, agent=agent(), note="证据不足")
     appeal(case_id=case.pk, buyer=buyer, note="请复核")
 
     with pytest.raises(RefundError, match="客服主管"):
@@ -703,9 +703,9 @@ def test_a_gateway_refund_not_confirmed_in_time_goes_to_finance_and_keeps_retryi
         case = submit_refund(
             order=order, actor=buyer, reason="duplicate_payment", demand="full_refund", refund_to="original"
         )
-        due = case.deadlines.get(kind="gateway_refund", done_at__isnull=True)
+        due = case.timers.get(kind="gateway_refund", done_at__isnull=True)
 
-        assert fire_deadline(deadline_id=due.pk, now=due.due_at + timedelta(seconds=1)) == "to finance"
+        assert fire_timer(timer_id=due.pk, now=due.due_at + timedelta(seconds=1)) == "to finance"
     finally:
         sandbox.sandbox_fail_next_refund(0)
 

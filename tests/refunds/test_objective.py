@@ -10,8 +10,9 @@ from kameng.orders.services import (
     reveal_card_keys,
 )
 from kameng.orders.supplier import supplier
+from kameng.refunds.actions.filing import violates
 from kameng.refunds.models import Stage
-from kameng.refunds.services import RefundError, _breaks, submit_refund
+from kameng.refunds.services import RefundError, submit_refund
 from kameng.wallet.services import buyer_balance, check_ledger
 from tests import factories as f
 
@@ -195,8 +196,8 @@ def test_only_the_open_case_index_is_reported_as_an_open_case():
     with pytest.raises(IntegrityError) as clash, transaction.atomic():
         case.save(force_insert=True)  # a second open case for the same order
 
-    assert _breaks(clash.value, "one_open_case_per_order")
-    assert not _breaks(clash.value, "clause_one_current")
+    assert violates(clash.value, "one_open_case_per_order")
+    assert not violates(clash.value, "clause_one_current")
 
 
 def test_a_case_refunded_at_once_was_filed_before_anything_happened_to_it():

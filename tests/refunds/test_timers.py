@@ -12,11 +12,11 @@ from kameng.evidence.models import Event
 from kameng.ops.tick import tick
 from kameng.orders.models import Order
 from kameng.orders.services import place_order
-from kameng.refunds.models import Deadline, Holder, RefundCase, Stage
+from kameng.refunds.models import Holder, RefundCase, Stage, Timer
 from kameng.refunds.services import (
-    decide,
+    approve_refund,
     finance_decide,
-    fire_deadline,
+    fire_timer,
     request_info,
     seller_refuse,
     submit_refund,
@@ -72,7 +72,7 @@ def test_seller_silence_is_agreement_at_the_deadline_and_not_a_second_before(dra
     due = case.deadline_at
 
     assert enqueue_due(now=due - timedelta(seconds=1)) == 0
-    assert fire_deadline(deadline_id=open_deadline(case).pk, now=due - timedelta(seconds=1)) == "not due"
+    assert fire_timer(timer_id=open_deadline(case).pk, now=due - timedelta(seconds=1)) == "not due"
     case.refresh_from_db()
     assert case.stage == S.AWAITING_SELLER
 
@@ -97,7 +97,7 @@ def test_buyer_silence_in_needs_info_goes_back_to_review_with_the_time_that_was_
     buyer_due = case.deadline_at
     assert left > timedelta(days=2)
 
-    outcome = fire_deadline(deadline_id=open_deadline(case).pk, now=buyer_due)
+    outcome = fire_timer(timer_id=open_deadline(case).pk, now=buyer_due)
 
     assert outcome == "decide on what is there"
     case.refresh_from_db()
@@ -111,7 +111,7 @@ def test_a_missed_review_deadline_is_escalated_to_a_supervisor():
     _buyer, case = in_review()
     due = case.deadline_at
 
-    assert fire_deadline(deadline_id=open_deadline(case).pk, now=due) == "escalated"
+    assert fire_timer(timer_id=open_deadline(case).pk, now=due) == "escalated"
 
     case.refresh_from_db()
     assert case.stage == S.PLATFORM_REVIEW
@@ -123,11 +123,11 @@ def test_a_missed_review_deadline_is_escalated_to_a_supervisor():
 
 def test_a_missed_finance_deadline_is_escalated():
     _buyer, case = in_review(price=900_00)
-    case = decide(case_id=case.pk, agent=agent(), decision="approve", note="同意")
+    case = approve_refund(case_id=case.pk, agent=agent(), note="同意")
     assert case.stage == S.FINANCE_REVIEW
     due = case.deadline_at
 
-    assert fire_deadline(deadline_id=open_deadline(case).pk, now=due) == "escalated"
+    assert fire_timer(timer_id=open_deadline(case).pk, now=due) == "escalated"
 
     case.refresh_from_db()
     assert case.stage == S.FINANCE_REVIEW  # still finance's to approve, now with a supervisor pushing
@@ -143,7 +143,7 @@ def test_a_stale_deadline_does_nothing():
     old = open_deadline(case)
     seller_refuse(case_id=case.pk, seller_user=seller.owner, note="已交付", evidence=[screenshot("x")])
 
-    assert fire_deadline(deadline_id=old.pk, now=old.due_at + timedelta(days=30)) == "already"
+    assert fire_timer(timer_id=old.pk, now=old.due_at + timedelta(days=30)) == "already"
     case.refresh_from_db()
     assert case.stage == S.PLATFORM_REVIEW
     assert buyer_balance(buyer) == 0
@@ -234,9 +234,9 @@ def _many_more_open_cases(n: int) -> None:
     )
     waiting = [c.pk for c in cases[::2]]  # half of them wait on the supplier, as unknown top-ups do
     RefundCase.objects.filter(pk__in=waiting).update(stage=S.VERIFYING, holder=Holder.TECH)
-    Deadline.objects.bulk_create(
+    Timer.objects.bulk_create(
         [
-            Deadline(
+            Timer(
                 case=c,
                 kind="supplier_answer" if c.pk in waiting else "seller_answer",
                 stage=S.VERIFYING if c.pk in waiting else c.stage,

@@ -222,7 +222,7 @@ def load_demo() -> list[tuple[str, str, str]]:
 
 def _demo_cases(p, sellers, zhang) -> None:
     """Cases already under way, so agents, sellers and finance have something in their queues."""
-    from kameng.refunds.services import decide, submit_refund
+    from kameng.refunds.services import approve_refund, submit_refund
 
     wang = register_buyer(username="wangwu", password=PASSWORD, phone="13700137000", display_name="王五")
     _topup(wang, 2000_00)
@@ -258,10 +258,9 @@ def _demo_cases(p, sellers, zhang) -> None:
         demand="full_refund",
         description="买错了区服，卡密已查看但没有兑换。",
     )
-    decide(
+    approve_refund(
         case_id=case.pk,
         agent=agent,
-        decision="approve",
         clause_number=4,
         note="供应商确认卡密未兑换，同意退款。",
     )

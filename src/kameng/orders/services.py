@@ -75,7 +75,6 @@ def _lock_order(order_id: int) -> Order:
 
 
 def _event(order: Order, kind: str, *, actor=None, actor_label: str = "", **data) -> None:
-    order.__dict__.pop("_facts_event_head", None)  # aftersales.load_facts() read it; no longer the head
     append_event(
         stream=order.stream,
         kind=kind,

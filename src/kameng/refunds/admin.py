@@ -1,8 +1,8 @@
 from django.contrib import admin, messages
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from .models import Attachment, Clause, Deadline, EvidenceRule, Payout, RefundCase
+from .actions.clauses import save_clause
+from .models import Attachment, Clause, EvidenceRule, Payout, RefundCase, Timer
 
 
 @admin.register(Clause)
@@ -21,31 +21,23 @@ class ClauseAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @transaction.atomic
     def save_model(self, request, obj, form, change):
-        if not change:
-            latest = Clause.objects.filter(number=obj.number).order_by("-version").first()
-            Clause.objects.filter(number=obj.number, is_current=True).update(is_current=False)
-            obj.version = latest.version + 1 if latest else 1
-            obj.is_current = True
-            obj.save()
-            return
-        old = Clause.objects.select_for_update().get(pk=obj.pk)
-        if (old.title, old.body, old.params) == (obj.title, obj.body, obj.params):
-            return
-        latest = Clause.objects.filter(number=old.number).order_by("-version").first()
-        Clause.objects.filter(number=old.number, is_current=True).update(is_current=False)
-        obj.pk = None
-        obj._state.adding = True
-        obj.number = old.number
-        obj.version = latest.version + 1
-        obj.is_current = True
-        obj.save()
-        messages.info(
-            request,
-            _("已保存为第%(n)d条的新版本 v%(v)d；旧版本保留用于已有决定。")
-            % {"n": obj.number, "v": obj.version},
+        saved = save_clause(
+            number=obj.number,
+            title=obj.title,
+            body=obj.body,
+            params=obj.params,
+            editing=obj if change else None,
         )
+        if saved is None:
+            return
+        obj.pk, obj.version = saved.pk, saved.version  # the admin's answer links to the new version
+        if change:
+            messages.info(
+                request,
+                _("已保存为第%(n)d条的新版本 v%(v)d；旧版本保留用于已有决定。")
+                % {"n": saved.number, "v": saved.version},
+            )
 
 
 @admin.register(EvidenceRule)
@@ -94,8 +86,8 @@ class RefundCaseAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Deadline)
-class DeadlineAdmin(admin.ModelAdmin):
+@admin.register(Timer)
+class TimerAdmin(admin.ModelAdmin):
     list_display = ("case", "kind", "stage", "due_at", "enqueued_at", "done_at", "outcome")
     list_filter = ("kind", "outcome")
 

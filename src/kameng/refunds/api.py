@@ -4,234 +4,49 @@ Thin: parse, authorize (someone else's case is a 404; the wrong side of one's ow
 call `services`, render the case. The services re-check every right under their locks.
 """
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from dataclasses import asdict
 
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
-from pydantic import BaseModel, Field, StrictBool
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member
-from kameng.apitypes import MAX_AMOUNT, MAX_ID, NO_NUL, json_int, text
 from kameng.choices import label
 from kameng.evidence.models import Event
 from kameng.orders.models import Order
 
-from . import policy, selectors, services
-from .models import Clause, Demand, Holder, Reason, RefundCase, RefundTo, Stage
+from . import policy, selectors, services, verification
+from .models import Clause, Demand, Holder, RefundCase, Stage
 from .reconciliation import payout_lines
+from .schemas import (
+    ERRORS,
+    CaseBriefOut,
+    CaseId,
+    CaseOut,
+    ChecklistOut,
+    ChecklistQuery,
+    ClauseOut,
+    DecideIn,
+    EvidenceForm,
+    FinanceIn,
+    NoteIn,
+    OfferAnswerIn,
+    PayoutOut,
+    QueueQuery,
+    RefuseForm,
+    SellerOfferIn,
+    SubmitForm,
+    SubmitIn,
+    SubmittedOut,
+    TransferIn,
+)
 from .stages import path_for
 
 router = Router(tags=["refunds"])
-
-CaseId = Annotated[int, Field(ge=1, le=MAX_ID)]
-# Amounts are not bounded below here: "0 or less" is the engine's refusal, with its own message.
-Amount = json_int(le=MAX_AMOUNT)
-ClauseNumber = json_int(ge=1, le=99)
-
-
-class ErrorOut(Schema):
-    detail: str
-
-
-class ValidationErrorOut(Schema):
-    detail: str
-    errors: list[dict[str, Any]]
-
-
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
-
-
-# --- output -------------------------------------------------------------------------------------------
-
-
-class CaseBriefOut(BaseModel):
-    id: int
-    order_no: str
-    product: str
-    kind: str
-    reason: str
-    demand: str
-    stage: str
-    stage_label: str
-    holder: str
-    holder_agent_no: str | None
-    deadline_at: datetime | None
-    deadline_action: str
-    amount_requested: int
-    amount_approved: int | None
-    created_at: datetime
-
-
-class StepOut(BaseModel):
-    key: str
-    label: str
-    state: Literal["done", "current", "todo"]
-
-
-class AttachmentOut(BaseModel):
-    id: int
-    item: str
-    name: str
-    content_type: str
-    size: int
-    sha256: str
-    uploaded_by: str
-    created_at: datetime
-
-
-class EventOut(BaseModel):
-    seq: int
-    kind: str
-    at: datetime
-    actor: str
-    text: str  # the sentence the case page shows, so every channel tells the same story
-    clause: str
-    data: dict[str, Any]
-
-
-class SubmittedOut(CaseBriefOut):
-    """What a submit answers: where the new case stands (an objective one already 已退款), in the
-    words of its page's head; the statement, facts and timeline are at `url`."""
-
-    holder_label: str
-    stage_reason: str
-    refund_to: str
-    decision_clause: str
-    closed_at: datetime | None
-    path: list[StepOut]
-    attachments: list[AttachmentOut]
-    url: str
-
-
-class CaseOut(CaseBriefOut):
-    holder_label: str
-    stage_reason: str
-    refund_to: str
-    description: str
-    statement: str
-    facts: dict[str, Any]
-    decision_clause: str
-    decision_note: str
-    seller: str
-    seller_offer: str
-    seller_offer_amount: int | None
-    channel: str
-    closed_at: datetime | None
-    path: list[StepOut]
-    attachments: list[AttachmentOut]
-    timeline: list[EventOut]
-
-
-class EvidenceItemOut(Schema):
-    code: str
-    label: str
-
-
-class ChecklistOut(Schema):
-    order_no: str
-    kind: str
-    reason: str
-    demand: str
-    amount: int
-    items: list[EvidenceItemOut]
-    checklist: str
-    statement: str
-
-
-class ClauseOut(Schema):
-    number: int
-    version: int
-    ref: str
-    title: str
-    body: str
-    params: dict[str, Any]
-
-
-class PayoutOut(Schema):
-    payout_id: int
-    case_id: int
-    order_no: str
-    amount: int
-    method: str
-    status: str
-    ledger_key: str | None
-    gateway_status: str | None
-    gateway_refund_no: str
-    created_at: datetime
-    completed_at: datetime | None
-    problems: list[str]
-
-
-# --- input --------------------------------------------------------------------------------------------
-
-
-class SubmitIn(Schema):
-    order_no: str = Field(..., min_length=1, max_length=32, pattern=NO_NUL)
-    reason: Reason
-    demand: Demand = Demand.FULL_REFUND
-    amount: Amount | None = Field(None, description="分；部分退款时必填")
-    description: str = text(5000)
-    statement: str = text(5000, description="事实+依据；留空则由系统起草")
-    refund_to: RefundTo = RefundTo.BALANCE
-    channel: str = text(20, "api", description="来源渠道：api、phone、email、chat……")
-
-
-class NoteIn(Schema):
-    note: str = text(2000)
-
-
-class OfferAnswerIn(Schema):
-    accept: StrictBool
-
-
-class SellerOfferIn(Schema):
-    offer: Literal["partial", "replacement"]
-    amount: Amount | None = Field(None, description="分；部分退款时必填")
-    note: str = text(500)
-
-
-class RefuseForm(Schema):
-    note: str = text(2000)
-
-
-class EvidenceForm(Schema):
-    item: str = text(40, description="证据项代码，见 /checklist")
-    note: str = text(2000)
-
-
-class DecideIn(Schema):
-    decision: Literal["approve", "partial", "replace", "reject"]
-    amount: Amount | None = Field(None, description="分；部分退款时必填")
-    clause_number: ClauseNumber | None = None
-    note: str = text(2000)
-
-
-class TransferIn(Schema):
-    to: Literal["tech", "finance", "supervisor", "agent"]
-    reason: str = text(500)
-
-
-class FinanceIn(Schema):
-    approve: StrictBool
-    note: str = text(500)
-
-
-class ChecklistQuery(Schema):
-    order_no: str = Field(..., min_length=1, max_length=32, pattern=NO_NUL)
-    reason: Reason
-    demand: Demand = Demand.FULL_REFUND
-    amount: int | None = Field(None, ge=1, le=MAX_AMOUNT, description="分；部分退款的金额")
-
-
-class QueueQuery(Schema):
-    stage: Stage | None = None
-
 
 # --- helpers ------------------------------------------------------------------------------------------
 
@@ -421,7 +236,9 @@ def checklist(request, query: Query[ChecklistQuery]):
         "amount": amount,
         "items": policy.evidence_items(query.reason, order.kind),
         "checklist": policy.checklist_text(query.reason, order.kind),
-        "statement": services.draft_statement(order, reason=query.reason, demand=query.demand, amount=amount),
+        "statement": verification.draft_statement_for(
+            order, reason=query.reason, demand=query.demand, amount=amount
+        ),
     }
 
 
@@ -430,7 +247,7 @@ def reconciliation(request):
     """Every payout with its ledger transaction and gateway refund (finance and admin)."""
     if not request.user.has_role(Role.FINANCE, Role.ADMIN):
         raise HttpError(403, _("只有财务或管理员可以查看对账。"))
-    return [{**line.__dict__, "problems": line.problems} for line in payout_lines()]
+    return [{**asdict(line), "problems": line.problems} for line in payout_lines()]
 
 
 # --- submitting -----------------------------------------------------------------------------------------
@@ -453,7 +270,7 @@ def _submit(request, payload: SubmitIn, evidence: list[services.EvidenceFile]):
         channel=payload.channel or "api",
     )
     # Answered from what the call wrote (the same rows a GET would read back).
-    return Status(201, {**_head(case, case.stored_attachments), "url": f"/api/refunds/{case.pk}"})
+    return Status(201, {**_head(case, case.attachments.all()), "url": f"/api/refunds/{case.pk}"})
 
 
 @router.post("", response={201: SubmittedOut, **ERRORS})
@@ -462,12 +279,6 @@ def submit(request, payload: SubmitIn):
     `refunded`, the amount and the clause); the whole case, timeline included, is at `url`.
     When the reason needs evidence, use `/with-evidence`."""
     return _submit(request, payload, [])
-
-
-class SubmitForm(SubmitIn):
-    # A form field is text and has no null: 0 stands for "not given" (a form has no `true` either).
-    amount: int = Field(0, ge=0, le=MAX_AMOUNT, description="分；部分退款时必填，0 表示未填")
-    items: str = text(400, description="与 files 一一对应的证据项代码，用英文逗号分隔")
 
 
 @router.post("/with-evidence", response={201: SubmittedOut, **ERRORS})
@@ -613,14 +424,14 @@ def request_info(request, case_id: CaseId, payload: NoteIn):
 def decide(request, case_id: CaseId, payload: DecideIn):
     """Approve, approve in part, replace or reject (a supervisor decides appeals)."""
     _as_staff(request, case_id)
+    extra = {"amount": payload.amount} if payload.decision == "partial" else {}
     _call(
-        services.decide,
+        services.DECISIONS[payload.decision],
         case_id=case_id,
         agent=request.user,
-        decision=payload.decision,
-        amount=payload.amount,
         clause_number=payload.clause_number,
         note=payload.note,
+        **extra,
     )
     return _detail(case_id)
 

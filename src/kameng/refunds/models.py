@@ -47,6 +47,58 @@ class Holder(models.TextChoices):
     NOBODY = "nobody", _("无")
 
 
+class SellerOffer(models.TextChoices):
+    PARTIAL = "partial", _("部分退款")
+    REPLACEMENT = "replacement", _("更换商品（补发）")
+
+
+class EventKind(models.TextChoices):
+    """What can happen to a case; each is one event on the case's stream (its timeline)."""
+
+    SUBMITTED = "submitted", _("提交申请")
+    EVIDENCE_ADDED = "evidence_added", _("上传材料")
+    STAGE_CHANGED = "stage_changed", _("阶段变更")
+    VERIFIED = "verified", _("系统核验")
+    WAITING_SUPPLIER = "waiting_supplier", _("等待供应商答复")
+    DECISION = "decision", _("处理结果")
+    PAYOUT = "payout", _("退款发出")
+    GATEWAY_REFUNDED = "gateway_refunded", _("原路退款完成")
+    SELLER_ANSWER = "seller_answer", _("卖家答复")
+    BUYER_ANSWER_OFFER = "buyer_answer_offer", _("买家答复卖家方案")
+    MATERIAL_ADDED = "material_added", _("补充材料")
+    CLAIMED = "claimed", _("认领")
+    TRANSFERRED = "transferred", _("转交")
+    FINANCE_DECISION = "finance_decision", _("财务复核")
+    FOLLOW_UP = "follow_up", _("催一催")
+    DEADLINE_PASSED = "deadline_passed", _("时限已到")
+    ESCALATED = "escalated", _("升级督办")
+    APPEAL_WINDOW_CLOSED = "appeal_window_closed", _("申诉期结束")
+
+
+class SellerAnswer(models.TextChoices):
+    AGREE = "agree", _("同意退款")
+    REFUSE = "refuse", _("拒绝退款")
+    PARTIAL = "partial", _("部分退款")
+    REPLACEMENT = "replacement", _("更换商品（补发）")
+
+
+class TimerKind(models.TextChoices):
+    """What a timer waits for. All but SUPPLIER_POLL are deadlines a person or the system must
+    meet (the case shows them); a supplier poll is the system asking the supplier again."""
+
+    SELLER_ANSWER = "seller_answer", _("卖家答复时限")
+    BUYER_OFFER = "buyer_offer", _("买家确认卖家方案时限")
+    BUYER_INFO = "buyer_info", _("买家补充材料时限")
+    SUPPLIER_ANSWER = "supplier_answer", _("供应商答复时限")
+    SUPPLIER_POLL = "supplier_recheck", _("向供应商再次查询")
+    REVIEW = "review", _("平台审核时限")
+    FINANCE = "finance", _("财务复核时限")
+    APPEAL = "appeal", _("申诉处理时限")
+    APPEAL_WINDOW = "appeal_window", _("申诉期")
+    GATEWAY_REFUND = "gateway_refund", _("原路退款到账时限")
+    ESCALATED = "escalated", _("主管督办时限")
+
+
 class RefundTo(models.TextChoices):
     BALANCE = "balance", _("退回平台余额（即时到账）")
     ORIGINAL = "original", _("原路退回")
@@ -150,7 +202,7 @@ class RefundCase(models.Model):
     is_open = models.BooleanField(default=True)
 
     # The seller's offer the buyer may accept (partial amount or replacement).
-    seller_offer = models.CharField(max_length=20, blank=True)
+    seller_offer = models.CharField(max_length=20, choices=SellerOffer.choices, blank=True)
     seller_offer_amount = models.PositiveBigIntegerField(null=True, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -159,6 +211,15 @@ class RefundCase(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decision_clause = models.CharField(_("依据条款"), max_length=20, blank=True)
+    # How an approved refund is carried out, fixed by the decision (never shown as a fact).
+    void_order = models.BooleanField(default=False, help_text=_("全额退款：订单作废，不再发货"))
+    revoke_keys = models.BooleanField(default=False, help_text=_("作废已发卡密"))
+    payment_ids = models.JSONField(default=list, blank=True, help_text=_("只退回这些付款（重复支付）"))
+    # Whom the buyer's material goes back to, and when the one appeal was made.
+    info_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    appealed_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(_("处理意见"), blank=True)
     last_followup_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
@@ -206,11 +267,12 @@ class Attachment(models.Model):
         ordering = ["created_at", "id"]
 
 
-class Deadline(models.Model):
-    """One timer of a case. The tick finds due ones by index; firing is idempotent."""
+class Timer(models.Model):
+    """One timer of a case: a deadline, or a supplier poll (see TimerKind). The tick finds due
+    ones by index; firing is idempotent."""
 
-    case = models.ForeignKey(RefundCase, on_delete=models.CASCADE, related_name="deadlines")
-    kind = models.CharField(max_length=30)
+    case = models.ForeignKey(RefundCase, on_delete=models.CASCADE, related_name="timers")
+    kind = models.CharField(max_length=30, choices=TimerKind.choices)
     stage = models.CharField(max_length=20)
     due_at = models.DateTimeField()
     enqueued_at = models.DateTimeField(null=True, blank=True)

@@ -1,12 +1,30 @@
 """Clauses and evidence rules are data; these helpers read the current version."""
 
 import time
+from enum import IntEnum
 
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from .models import Clause, EvidenceRule
+
+
+class ClauseNo(IntEnum):
+    """The clauses of 《虚拟商品退款条款》 by number, as the engine cites them."""
+
+    REFUND_ROUTE = 1  # 退款去向与安全
+    DUPLICATE_PAYMENT = 2  # 重复支付
+    NOT_RECEIVED = 3  # 未发货/未到账
+    UNOPENED_KEY = 4  # 未查看卡密
+    CUSTOM_SERVICE = 5  # 定制服务 (and the review period of other cases)
+    SELLER_ANSWER = 6  # 卖家答复时限
+    MATERIAL = 7  # 补充材料
+    LARGE_AMOUNT = 8  # 大额复核
+    COMPLAINT = 9  # 投诉处理
+    APPEAL = 10  # 申诉
+    INVALID_KEY = 11  # 卡密无效
+
 
 DEFAULT_CLAUSES = [
     (
@@ -74,15 +92,15 @@ DEFAULT_CLAUSES = [
 ]
 
 
-def basis_clause(reason: str, kind: str) -> int:
+def basis_clause(reason: str, kind: str) -> ClauseNo:
     """The clause a claim rests on when the system's own check did not settle it."""
     if reason == "duplicate_payment":
-        return 2
+        return ClauseNo.DUPLICATE_PAYMENT
     if reason == "invalid_key" and kind == "card_key":
-        return 11
+        return ClauseNo.INVALID_KEY
     if kind == "custom_service":
-        return 5
-    return 3
+        return ClauseNo.CUSTOM_SERVICE
+    return ClauseNo.NOT_RECEIVED
 
 
 DEFAULT_EVIDENCE = [

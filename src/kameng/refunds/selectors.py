@@ -14,8 +14,20 @@ from kameng.evidence.models import Event
 from kameng.orders.models import OrderStatus
 
 from . import policy
-from .models import Clause, Demand, Holder, Reason, RefundCase, RefundTo, Stage
-from .stages import can_move
+from .actions import buyer as buyer_rules
+from .actions.seller import check_answer_offer
+from .models import (
+    Clause,
+    Demand,
+    EventKind,
+    Holder,
+    Reason,
+    RefundCase,
+    RefundTo,
+    SellerAnswer,
+    SellerOffer,
+    Stage,
+)
 
 # Orders a buyer may ask a refund for (the engine decides whether anything is left to refund).
 REFUNDABLE_ORDER_STATUSES = {
@@ -26,13 +38,6 @@ REFUNDABLE_ORDER_STATUSES = {
     OrderStatus.COMPLETED,
 }
 STAFF_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN)
-
-
-# Choices.values builds a new list on every access; these are read for every timeline sentence.
-_VALUES_STAGE = frozenset(Stage.values)
-_VALUES_REASON = frozenset(Reason.values)
-_VALUES_DEMAND = frozenset(Demand.values)
-_VALUES_HOLDER = frozenset(Holder.values)
 
 
 def cases():
@@ -95,7 +100,7 @@ def cases_of_seller(user):
 def staff_queue(*, stage: str = ""):
     """Most urgent first: the soonest deadline, then the largest amount. Default: every open case."""
     qs = cases()
-    if stage in _VALUES_STAGE:
+    if stage in Stage.values:
         qs = qs.filter(stage=stage)
     else:
         qs = qs.filter(is_open=True)
@@ -247,34 +252,29 @@ def refund_destination(case: RefundCase, payouts) -> str:
 # --- buyer actions available now ------------------------------------------------------------------
 
 
-def buyer_actions(case: RefundCase) -> dict:
+def buyer_actions(case: RefundCase, buyer) -> dict:
+    """What the buyer's page offers now: the engine's own rules (`actions.buyer`), asked on a
+    plain read. A follow-up spent in the last 24 hours shows as offered-but-waiting."""
     now = timezone.now()
-    follow_ok = (
-        case.is_open and case.stage != Stage.REFUNDED and case.holder not in (Holder.BUYER, Holder.NOBODY)
-    )
-    next_follow = None
-    if follow_ok and case.last_followup_at and now - case.last_followup_at < _follow_every():
-        next_follow = case.last_followup_at + _follow_every()
+    allowed_at = buyer_rules.next_follow_up(case)
+    waiting = allowed_at is not None and now < allowed_at
     return {
-        "add_material": case.is_open and case.stage not in (Stage.REFUNDING, Stage.REFUNDED),
-        "cancel": can_move(case.stage, Stage.CANCELLED),
-        "follow_up": follow_ok,
-        "next_follow_up": next_follow,
-        "appeal": case.stage == Stage.REJECTED and not (case.deadline_at and now > case.deadline_at),
-        "answer_offer": case.stage == Stage.AWAITING_SELLER and bool(case.seller_offer),
+        "add_material": buyer_rules.may(buyer_rules.check_add_material, case, buyer),
+        "cancel": buyer_rules.may(buyer_rules.check_cancel, case, buyer),
+        # Asked as of when the 24 hours end: every other reason to refuse still counts.
+        "follow_up": buyer_rules.may(
+            buyer_rules.check_follow_up, case, buyer, allowed_at if waiting else now
+        ),
+        "next_follow_up": allowed_at if waiting else None,
+        "appeal": buyer_rules.may(buyer_rules.check_appeal, case, buyer, now),
+        "answer_offer": buyer_rules.may(check_answer_offer, case, buyer),
     }
 
 
-def _follow_every():
-    from .services import FOLLOW_UP_EVERY
-
-    return FOLLOW_UP_EVERY
-
-
 def offer_text(case: RefundCase) -> str:
-    if case.seller_offer == "partial":
+    if case.seller_offer == SellerOffer.PARTIAL:
         return _("卖家提出部分退款 %(a)s") % {"a": _yuan(case.seller_offer_amount)}
-    if case.seller_offer == "replacement":
+    if case.seller_offer == SellerOffer.REPLACEMENT:
         return _("卖家提出更换商品（补发）")
     return ""
 
@@ -321,7 +321,7 @@ def _yuan(cents) -> str:
 
 
 def _stage(value) -> str:
-    return str(Stage(value).label) if value in _VALUES_STAGE else str(value or "")
+    return _label_of(Stage, value)
 
 
 def _local(value) -> str:
@@ -338,88 +338,109 @@ def _item_label(case: RefundCase, code: str) -> str:
     )
 
 
+def _label_of(choices, value) -> str:
+    return str(choices(value).label) if value in choices.values else str(value or "")
+
+
+def _submitted(d: dict, case: RefundCase) -> str:
+    text = _("提交退款申请：%(r)s，诉求 %(d)s %(a)s") % {
+        "r": _label_of(Reason, d.get("reason")),
+        "d": _label_of(Demand, d.get("demand")),
+        "a": _yuan(d.get("amount")) if d.get("demand") != Demand.REPLACEMENT else "",
+    }
+    if d.get("on_behalf"):
+        text += _("（客服代为提交，渠道：%(c)s）") % {"c": d.get("channel", "")}
+    return text
+
+
+def _stage_changed(d: dict, case: RefundCase) -> str:
+    text = _("%(f)s → %(t)s") % {"f": _stage(d.get("from")), "t": _stage(d.get("to"))}
+    if d.get("reason"):
+        text += _("：%(r)s") % {"r": d["reason"]}
+    if d.get("deadline"):
+        text += _("（时限 %(t)s）") % {"t": _local(d["deadline"])}
+    return text
+
+
+def _decision(d: dict, case: RefundCase) -> str:
+    text = _("处理结果：%(s)s") % {"s": _stage(d.get("decision"))}
+    return text + (" " + _yuan(d["amount"]) if d.get("amount") else "")
+
+
+def _payout(d: dict, case: RefundCase) -> str:
+    where = _("平台余额") if d.get("method") == RefundTo.BALANCE else _("原支付方式")
+    return _("退款 %(a)s 已发往%(w)s") % {"a": _yuan(d.get("amount")), "w": where}
+
+
+def _seller_answer(d: dict, case: RefundCase) -> str:
+    texts = {
+        SellerAnswer.AGREE: _("卖家同意退款"),
+        SellerAnswer.REFUSE: _("卖家拒绝退款"),
+        SellerAnswer.PARTIAL: _("卖家提出部分退款 %(a)s") % {"a": _yuan(d.get("amount"))},
+        SellerAnswer.REPLACEMENT: _("卖家提出更换商品（补发）"),
+    }
+    text = texts.get(d.get("answer"), _("卖家答复"))
+    return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
+
+
+def _finance(d: dict, case: RefundCase) -> str:
+    text = _("财务复核通过") if d.get("approve") else _("财务退回审核")
+    return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
+
+
+def _follow_up(d: dict, case: RefundCase) -> str:
+    to = _label_of(Holder, d.get("holder")) if d.get("holder") in Holder.values else ""
+    text = _("买家催促处理（当前处理方：%(h)s）") % {"h": to}
+    if d.get("reminded"):
+        return text + _("，已提醒 %(n)d 人") % {"n": d["reminded"]}
+    if "reminded" in d:
+        return text + _("，系统处理中，无需人工提醒")
+    return text
+
+
+# One sentence per event kind, in the reader's language, from the event's stored data.
+SENTENCES = {
+    EventKind.SUBMITTED: _submitted,
+    EventKind.EVIDENCE_ADDED: lambda d, case: (
+        _("上传材料“%(n)s”（%(i)s）") % {"n": d.get("name", ""), "i": _item_label(case, d.get("item", ""))}
+    ),
+    EventKind.STAGE_CHANGED: _stage_changed,
+    EventKind.VERIFIED: lambda d, case: _("系统核验：%(f)s") % {"f": d.get("fact", "")},
+    EventKind.WAITING_SUPPLIER: lambda d, case: (
+        _("正在向供应商查询结果，最晚 %(t)s 有结论") % {"t": _local(d.get("deadline"))}
+    ),
+    EventKind.DECISION: _decision,
+    EventKind.PAYOUT: _payout,
+    EventKind.GATEWAY_REFUNDED: lambda d, case: (
+        _("原路退款 %(a)s 已完成（退款单号 %(n)s）")
+        % {"a": _yuan(d.get("amount")), "n": d.get("refund_no", "")}
+    ),
+    EventKind.SELLER_ANSWER: _seller_answer,
+    EventKind.BUYER_ANSWER_OFFER: lambda d, case: (
+        _("买家接受了卖家的方案") if d.get("accept") else _("买家拒绝了卖家的方案，转平台审核")
+    ),
+    EventKind.MATERIAL_ADDED: lambda d, case: (
+        _("补充说明：%(n)s") % {"n": d["note"]} if d.get("note") else _("补充了材料")
+    ),
+    EventKind.CLAIMED: lambda d, case: _("认领了该申请，由其负责处理"),
+    EventKind.TRANSFERRED: lambda d, case: (
+        _("转交%(t)s：%(r)s") % {"t": _label_of(Holder, d.get("to")), "r": d.get("reason", "")}
+    ),
+    EventKind.FINANCE_DECISION: _finance,
+    EventKind.FOLLOW_UP: _follow_up,
+    EventKind.DEADLINE_PASSED: lambda d, case: (
+        _("处理时限已到（%(t)s），系统按规则自动处理") % {"t": _local(d.get("due"))}
+    ),
+    EventKind.ESCALATED: lambda d, case: (
+        _("已升级至客服主管督办，新时限 %(t)s") % {"t": _local(d.get("deadline"))}
+    ),
+    EventKind.APPEAL_WINDOW_CLOSED: lambda d, case: _("申诉期已过，申请结束"),
+}
+
+
 def event_sentence(e: Event, case: RefundCase) -> str:
-    d = e.data or {}
-    k = e.kind
-    if k == "submitted":
-        text = _("提交退款申请：%(r)s，诉求 %(d)s %(a)s") % {
-            "r": Reason(d["reason"]).label if d.get("reason") in _VALUES_REASON else d.get("reason", ""),
-            "d": Demand(d["demand"]).label if d.get("demand") in _VALUES_DEMAND else d.get("demand", ""),
-            "a": _yuan(d.get("amount")) if d.get("demand") != Demand.REPLACEMENT else "",
-        }
-        if d.get("on_behalf"):
-            text += _("（客服代为提交，渠道：%(c)s）") % {"c": d.get("channel", "")}
-        return text
-    if k == "evidence_added":
-        return _("上传材料“%(n)s”（%(i)s）") % {
-            "n": d.get("name", ""),
-            "i": _item_label(case, d.get("item", "")),
-        }
-    if k == "stage_changed":
-        text = _("%(f)s → %(t)s") % {"f": _stage(d.get("from")), "t": _stage(d.get("to"))}
-        if d.get("reason"):
-            text += _("：%(r)s") % {"r": d["reason"]}
-        if d.get("deadline"):
-            text += _("（时限 %(t)s）") % {"t": _local(d["deadline"])}
-        return text
-    if k == "verified":
-        return _("系统核验：%(f)s") % {"f": d.get("fact", "")}
-    if k == "waiting_supplier":
-        return _("正在向供应商查询结果，最晚 %(t)s 有结论") % {"t": _local(d.get("deadline"))}
-    if k == "decision":
-        text = _("处理结果：%(s)s") % {"s": _stage(d.get("decision"))}
-        if d.get("amount"):
-            text += " " + _yuan(d["amount"])
-        return text
-    if k == "payout":
-        where = _("平台余额") if d.get("method") == RefundTo.BALANCE else _("原支付方式")
-        return _("退款 %(a)s 已发往%(w)s") % {"a": _yuan(d.get("amount")), "w": where}
-    if k == "gateway_refunded":
-        return _("原路退款 %(a)s 已完成（退款单号 %(n)s）") % {
-            "a": _yuan(d.get("amount")),
-            "n": d.get("refund_no", ""),
-        }
-    if k == "seller_answer":
-        answer = d.get("answer")
-        note = d.get("note", "")
-        if answer == "agree":
-            text = _("卖家同意退款")
-        elif answer == "refuse":
-            text = _("卖家拒绝退款")
-        elif answer == "partial":
-            text = _("卖家提出部分退款 %(a)s") % {"a": _yuan(d.get("amount"))}
-        elif answer == "replacement":
-            text = _("卖家提出更换商品（补发）")
-        else:
-            text = _("卖家答复")
-        return text + (_("：%(n)s") % {"n": note} if note else "")
-    if k == "buyer_answer_offer":
-        return _("买家接受了卖家的方案") if d.get("accept") else _("买家拒绝了卖家的方案，转平台审核")
-    if k == "material_added":
-        return _("补充说明：%(n)s") % {"n": d["note"]} if d.get("note") else _("补充了材料")
-    if k == "claimed":
-        return _("认领了该申请，由其负责处理")
-    if k == "transferred":
-        to = Holder(d["to"]).label if d.get("to") in _VALUES_HOLDER else d.get("to", "")
-        return _("转交%(t)s：%(r)s") % {"t": to, "r": d.get("reason", "")}
-    if k == "finance_decision":
-        text = _("财务复核通过") if d.get("approve") else _("财务退回审核")
-        return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
-    if k == "follow_up":
-        to = Holder(d["holder"]).label if d.get("holder") in _VALUES_HOLDER else ""
-        text = _("买家催促处理（当前处理方：%(h)s）") % {"h": to}
-        if d.get("reminded"):
-            text += _("，已提醒 %(n)d 人") % {"n": d["reminded"]}
-        elif "reminded" in d:
-            text += _("，系统处理中，无需人工提醒")
-        return text
-    if k == "deadline_passed":
-        return _("处理时限已到（%(t)s），系统按规则自动处理") % {"t": _local(d.get("due"))}
-    if k == "escalated":
-        return _("已升级至客服主管督办，新时限 %(t)s") % {"t": _local(d.get("deadline"))}
-    if k == "appeal_window_closed":
-        return _("申诉期已过，申请结束")
-    return k
+    sentence = SENTENCES.get(e.kind)
+    return sentence(e.data or {}, case) if sentence else e.kind
 
 
 # --- facts ----------------------------------------------------------------------------------------

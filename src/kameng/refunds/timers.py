@@ -2,7 +2,7 @@
 
 Each query reads an index (open deadlines by due time; payouts by status), so the tick's cost
 follows what is due, not how many cases are open. Cases waiting on the supplier are polled through
-their own timer rows (kind "supplier_recheck"), not by scanning every waiting case on each tick.
+their own timer rows (TimerKind.SUPPLIER_POLL), not by scanning every waiting case on each tick.
 """
 
 from datetime import timedelta
@@ -11,29 +11,29 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Deadline, Payout
+from .actions.payout import gateway_refund_task
+from .actions.timers import fire_timer_task
+from .models import Payout, RefundTo, Timer
 
 BATCH = 200
 REENQUEUE_AFTER = timedelta(minutes=2)
 
 
 def enqueue_due(now=None) -> int:
-    from .tasks import fire_deadline_task, gateway_refund_task
-
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
-            Deadline.objects.filter(done_at__isnull=True, due_at__lte=now)
+            Timer.objects.filter(done_at__isnull=True, due_at__lte=now)
             .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER))
             .order_by("due_at")[:BATCH]
         )
-        Deadline.objects.filter(pk__in=[d.pk for d in due]).update(enqueued_at=now)
+        Timer.objects.filter(pk__in=[d.pk for d in due]).update(enqueued_at=now)
     for d in due:
-        fire_deadline_task.enqueue(d.pk)
+        fire_timer_task.enqueue(d.pk)
     failed = list(
         Payout.objects.filter(
             status__in=[Payout.Status.FAILED, Payout.Status.PENDING],
-            method="original",
+            method=RefundTo.ORIGINAL,
             created_at__lt=now - timedelta(seconds=10),
         ).values_list("pk", flat=True)[:BATCH]
     )

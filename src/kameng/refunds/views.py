@@ -14,7 +14,7 @@ from kameng.evidence.models import Event
 from kameng.orders.models import PaymentStatus
 from kameng.orders.selectors import orders_with_facts
 
-from . import policy, selectors, services
+from . import policy, selectors, services, verification
 from .forms import CHANNELS, AmountError, RefundRequestForm, cents_to_yuan_text, first_error, parse_yuan
 from .models import Demand, Holder, Reason, RefundTo, Stage
 from .services import EvidenceFile, RefundError
@@ -68,7 +68,7 @@ def _request_context(request, order, *, on_behalf: bool, values: dict, files_dro
     checklist = policy.evidence_items(reason, order.kind) if reason else []
     draft = ""
     if reason:
-        draft = services.draft_statement(order, reason=reason, demand=demand, amount=amount_cents)
+        draft = verification.draft_statement_for(order, reason=reason, demand=demand, amount=amount_cents)
     statement = values.get("statement", "")
     # The statement follows the reason and demand until the buyer edits it.
     if not statement.strip() or _same_text(statement, values.get("draft_shown", "")):
@@ -229,7 +229,7 @@ def case_detail(request, case_id: int):
             return redirect("refunds:seller_detail", case_id=case.pk)
         return redirect("refunds:staff_detail", case_id=case.pk)
     ctx = _case_context(case, viewer_is_buyer=True)
-    ctx["can"] = selectors.buyer_actions(case)
+    ctx["can"] = selectors.buyer_actions(case, request.user)
     return render(request, "refunds/detail.html", ctx)
 
 
@@ -408,18 +408,15 @@ def _staff_act(request, case) -> None:
             messages.success(request, _("已请买家补充材料，审核计时暂停。"))
         elif action == "decide":
             decision = request.POST.get("decision", "")
-            amount = parse_yuan(request.POST.get("amount")) if decision == "partial" else None
+            if decision not in services.DECISIONS:
+                raise RefundError(_("请选择处理结果。"))
             raw_clause = request.POST.get("clause", "")
             clause_number = int(raw_clause) if raw_clause.isdigit() and len(raw_clause) < 4 else None
             if raw_clause and clause_number is None:
                 raise RefundError(_("条款号无效。"))
-            services.decide(
-                case_id=case.pk,
-                agent=user,
-                decision=decision,
-                amount=amount,
-                clause_number=clause_number,
-                note=note,
+            extra = {"amount": parse_yuan(request.POST.get("amount"))} if decision == "partial" else {}
+            services.DECISIONS[decision](
+                case_id=case.pk, agent=user, clause_number=clause_number, note=note, **extra
             )
             messages.success(request, _("已处理。"))
         elif action == "transfer":

@@ -1,0 +1,225 @@
+"""Approving a refund and paying it (SPEC §5: approved → finance_review → refunding → refunded).
+
+Every payout is one ledger transaction keyed `refund:<case>:<n>`, so a retried or repeated call
+pays nothing twice; money to the original payment method also goes through the gateway, keyed
+by the same key, and is finished when the gateway confirms it.
+"""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from kameng.choices import label
+from kameng.orders import aftersales
+from kameng.orders.models import GatewayRefund, Payment, PayMethod
+from kameng.orders.services import yuan
+from kameng.wallet import services as wallet
+from kameng.wallet.services import Line
+
+from .. import policy
+from ..models import Clause, EventKind, Holder, Payout, RefundTo, Stage, TimerKind
+from ..policy import ClauseNo
+from ..verification import refunded_by_payment
+from .common import CaseChange, RefundError, deadline_in, lock_case, move, set_deadline
+
+GATEWAY_REFUND_HOURS = 1  # clause 2's hour; the sandbox answers within seconds
+
+
+def approve(
+    change: CaseChange,
+    *,
+    amount: int,
+    actor,
+    clause: Clause,
+    reason: str,
+    system: bool = False,
+    void: bool = False,
+    revoke_keys: bool = False,
+    payment_ids: list[int] | None = None,
+    partial: bool = False,
+) -> None:
+    """Approve `amount` (never more than the order still holds: an earlier case may have paid
+    part of it back) and pay it, or hand it to finance when a person approved a large amount."""
+    case = change.case
+    refundable = change.refundable().total
+    if refundable <= 0:
+        raise RefundError(_("该订单已无可退款项。"))
+    amount = min(amount, refundable)
+    target = Stage.PARTIALLY_APPROVED if partial else Stage.APPROVED
+    case.amount_approved = amount
+    case.approved_by = actor
+    case.decision_clause = clause.ref
+    case.void_order = void
+    case.revoke_keys = revoke_keys
+    case.payment_ids = payment_ids or []
+    move(change, target, holder=Holder.SYSTEM, actor=actor, clause=clause.ref, reason=reason)
+    change.event(EventKind.DECISION, actor=actor, clause=clause.ref, decision=target, amount=amount)
+    threshold = policy.param(ClauseNo.LARGE_AMOUNT, "threshold", 500_00)
+    if amount > threshold and not system:
+        c8 = policy.clause(ClauseNo.LARGE_AMOUNT)
+        move(
+            change,
+            Stage.FINANCE_REVIEW,
+            holder=Holder.FINANCE,
+            clause=c8.ref,
+            due=deadline_in(working_days=c8.params.get("working_days", 1)),
+            due_kind=TimerKind.FINANCE,
+            reason=_("退款金额 ¥%(amt)s 超过 ¥%(t)s，需财务二次审核")
+            % {"amt": yuan(amount), "t": yuan(threshold)},
+            due_action=_("逾期未审核，将提醒客服主管督办"),
+        )
+        return
+    execute(change)
+
+
+def execute(change: CaseChange) -> None:
+    """Move the approved money (idempotent per case), then void the order or revoke keys as
+    decided. The caller holds both locks."""
+    case, order = change.case, change.order
+    amount = case.amount_approved or 0
+    move(change, Stage.REFUNDING, holder=Holder.SYSTEM, reason=_("正在退款 ¥%(amt)s") % {"amt": yuan(amount)})
+    facts = change.facts()
+    if case.void_order:
+        aftersales.void_for_refund(order, revoke_keys=case.revoke_keys)
+    to_original = case.refund_to == RefundTo.ORIGINAL and order.pay_method == PayMethod.GATEWAY
+    existing = set() if change.created else set(case.payouts.values_list("key", flat=True))
+    escrow = wallet.escrow_code(order.pk)
+    in_escrow = facts.refundable.in_escrow
+    pending = False
+    for n, (part, payment) in enumerate(_plan(facts, case, amount), start=1):
+        key = f"refund:{case.pk}:{n}"
+        if key in existing:
+            continue
+        # Escrow first; what was already settled to the seller (or revenue) is clawed back from it.
+        from_escrow = min(part, in_escrow)
+        in_escrow -= from_escrow
+        gateway = to_original and payment is not None and payment.method == PayMethod.GATEWAY
+        wallet.post(
+            key=key,
+            kind="refund",
+            reference=order.no,
+            memo=f"case {case.pk}",
+            lines=[
+                Line(escrow, -from_escrow),
+                Line(aftersales.payee(order), -(part - from_escrow)),
+                Line(wallet.GATEWAY if gateway else wallet.buyer_code(order.buyer_id), part),
+            ],
+        )
+        if gateway:
+            payout = Payout.objects.create(
+                case=case,
+                key=key,
+                amount=part,
+                payment=payment,
+                method=RefundTo.ORIGINAL,
+                gateway_refund=GatewayRefund.objects.create(key=key, payment=payment, amount=part),
+            )
+            transaction.on_commit(lambda pid=payout.pk: gateway_refund_task.enqueue(pid))
+            pending = True
+        else:
+            Payout.objects.create(
+                case=case,
+                key=key,
+                amount=part,
+                payment=payment,
+                method=RefundTo.BALANCE,
+                status=Payout.Status.SUCCEEDED,
+                completed_at=timezone.now(),
+            )
+        change.event(
+            EventKind.PAYOUT, amount=part, method=RefundTo.ORIGINAL if gateway else RefundTo.BALANCE, key=key
+        )
+    change.money_moved()
+    if not pending:
+        finish(change)
+        return
+    # Money on its way back through the gateway: the buyer sees until when, and what happens if the
+    # gateway has still not confirmed by then (finance checks it with the channel).
+    set_deadline(
+        change,
+        kind=TimerKind.GATEWAY_REFUND,
+        due=deadline_in(hours=GATEWAY_REFUND_HOURS),
+        action=_("逾期仍未到账，将转财务与支付通道核查"),
+        reason=_("正在原路退回 ¥%(amt)s，到账以支付通道为准") % {"amt": yuan(amount)},
+    )
+
+
+def _plan(facts, case, amount: int) -> list[tuple[int, Payment | None]]:
+    """How `amount` goes back: each payment gives back at most what it brought in, less what
+    earlier cases already sent back through it, and the parts add up to the approved amount
+    (never to the payments' face value). What no payment covers goes to the balance."""
+    payments = {p.pk: p for p in facts.successful_payments}
+    refunded = refunded_by_payment(facts)
+    plan: list[tuple[int, Payment | None]] = []
+    left = amount
+    for pid in case.payment_ids or list(payments):
+        payment = payments.get(pid)
+        take = min(left, payment.amount - refunded.get(pid, 0)) if payment is not None else 0
+        if take > 0:
+            plan.append((take, payment))
+            left -= take
+    if left > 0:
+        plan.append((left, None))
+    return plan
+
+
+def finish(change: CaseChange) -> None:
+    case = change.case
+    amount = yuan(case.amount_approved or 0)
+    move(
+        change,
+        Stage.REFUNDED,
+        holder=Holder.NOBODY,
+        reason=_("已退款 ¥%(amt)s（%(to)s）") % {"amt": amount, "to": label(RefundTo, case.refund_to)},
+    )
+    change.notify(
+        case.buyer_id, _("退款 ¥%(amt)s 已完成（订单 %(no)s）。") % {"amt": amount, "no": change.order.no}
+    )
+
+
+def complete_gateway_refund(*, payout_id: int) -> str:
+    """Send one gateway refund (retry-safe: the gateway deduplicates on our key). The gateway is
+    called outside any lock; its answer is recorded under the order lock, then the case lock."""
+    from kameng.orders.gateway import GatewayError, get_gateway
+
+    payout = Payout.objects.select_related("gateway_refund", "payment").get(pk=payout_id)
+    if payout.status == Payout.Status.SUCCEEDED:
+        return "already"
+    gr = payout.gateway_refund
+    try:
+        refund_no = get_gateway(payout.payment.gateway).refund(
+            key=gr.key, trade_no=payout.payment.gateway_trade_no, amount=gr.amount
+        )
+    except GatewayError as e:
+        GatewayRefund.objects.filter(pk=gr.pk).update(
+            status=GatewayRefund.Status.FAILED, last_error=str(e)[:200], attempts=F("attempts") + 1
+        )
+        Payout.objects.filter(pk=payout.pk).update(status=Payout.Status.FAILED)
+        return "failed"
+    with transaction.atomic():
+        change = lock_case(payout.case_id)
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        if payout.status == Payout.Status.SUCCEEDED:
+            return "already"
+        GatewayRefund.objects.filter(pk=gr.pk).update(
+            status=GatewayRefund.Status.SUCCEEDED, gateway_refund_no=refund_no, attempts=F("attempts") + 1
+        )
+        payout.status = Payout.Status.SUCCEEDED
+        payout.completed_at = timezone.now()
+        payout.save(update_fields=["status", "completed_at"])
+        change.event(EventKind.GATEWAY_REFUNDED, amount=payout.amount, refund_no=refund_no)
+        case = change.case
+        if (
+            case.stage == Stage.REFUNDING
+            and not case.payouts.exclude(status=Payout.Status.SUCCEEDED).exists()
+        ):
+            finish(change)
+        change.save()
+    return "succeeded"
+
+
+@task()
+def gateway_refund_task(payout_id: int) -> str:
+    return complete_gateway_refund(payout_id=payout_id)

@@ -1,0 +1,144 @@
+"""The seller's answers to a request on its goods (clause 6: within 48 hours, or it is approved)."""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from kameng.orders.services import yuan
+
+from .. import policy
+from ..models import (
+    Demand,
+    EventKind,
+    Holder,
+    Reason,
+    RefundCase,
+    SellerAnswer,
+    SellerOffer,
+    Stage,
+    TimerKind,
+)
+from ..policy import ClauseNo
+from .common import CaseChange, RefundError, deadline_in, lock_case, set_deadline
+from .filing import EvidenceFile, replace, store_evidence, to_review
+from .payout import approve
+
+
+def check_seller_answer(case: RefundCase, seller_user) -> None:
+    """The seller of the case answers it while it waits for the seller and has no offer out."""
+    if case.seller.owner_id != seller_user.pk:
+        raise RefundError(_("退款申请不存在。"))
+    if case.stage != Stage.AWAITING_SELLER or case.seller_offer:
+        raise RefundError(_("该申请当前不需要您处理。"))
+
+
+def _lock_for_seller(case_id: int, seller_user) -> CaseChange:
+    change = lock_case(case_id)
+    check_seller_answer(change.case, seller_user)
+    return change
+
+
+def approve_as_asked(change: CaseChange, *, actor, clause, reason: str) -> None:
+    """Refund what the buyer asked for (the seller agreed, or did not answer in time)."""
+    case, order = change.case, change.order
+    approve(
+        change,
+        amount=case.amount_requested,
+        actor=actor,
+        clause=clause,
+        reason=reason,
+        void=case.amount_requested >= order.amount and case.reason != Reason.DUPLICATE_PAYMENT,
+        revoke_keys=True,
+        partial=case.demand == Demand.PARTIAL_REFUND,
+    )
+
+
+@transaction.atomic
+def seller_agree(*, case_id: int, seller_user, note: str = "") -> RefundCase:
+    change = _lock_for_seller(case_id, seller_user)
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.AGREE, note=note[:500])
+    approve_as_asked(
+        change, actor=seller_user, clause=policy.clause(ClauseNo.SELLER_ANSWER), reason=_("卖家同意退款")
+    )
+    change.save()
+    return change.case
+
+
+@transaction.atomic
+def seller_refuse(*, case_id: int, seller_user, note: str, evidence: list[EvidenceFile]) -> RefundCase:
+    change = _lock_for_seller(case_id, seller_user)
+    if not note.strip() or not evidence:
+        raise RefundError(_("拒绝退款需要填写理由并上传证据。"))
+    store_evidence(change, evidence, seller_user)
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.REFUSE, note=note[:2000])
+    to_review(
+        change, actor=seller_user, reason=_("卖家拒绝退款：%(n)s；转平台审核") % {"n": note.strip()[:200]}
+    )
+    change.save()
+    return change.case
+
+
+@transaction.atomic
+def seller_offer(
+    *, case_id: int, seller_user, offer: str, amount: int | None = None, note: str = ""
+) -> RefundCase:
+    """A partial refund or a replacement the buyer may accept; declining sends it to platform review."""
+    change = _lock_for_seller(case_id, seller_user)
+    case = change.case
+    if offer == SellerOffer.PARTIAL:
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount < case.amount_requested:
+            raise RefundError(
+                _("部分退款金额须大于 0 且小于买家申请的 ¥%(a)s。") % {"a": yuan(case.amount_requested)}
+            )
+        text = _("卖家提出部分退款 ¥%(a)s") % {"a": yuan(amount)}
+    elif offer == SellerOffer.REPLACEMENT:
+        amount = None
+        text = _("卖家提出更换商品（补发）")
+    else:
+        raise RefundError(_("请选择方案：部分退款或补发。"))
+    case.seller_offer = offer
+    case.seller_offer_amount = amount
+    case.holder = Holder.BUYER
+    c7 = policy.clause(ClauseNo.MATERIAL)
+    set_deadline(
+        change,
+        kind=TimerKind.BUYER_OFFER,
+        due=deadline_in(hours=c7.params.get("hours", 72)),
+        action=_("买家逾期未回应，转平台审核"),
+        reason=text + (f"：{note.strip()[:200]}" if note.strip() else ""),
+    )
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=offer, amount=amount, note=note[:500])
+    change.notify(case.buyer_id, text + _("，请在退款进度页确认或拒绝。"))
+    change.save()
+    return case
+
+
+def check_answer_offer(case: RefundCase, buyer) -> None:
+    if case.buyer_id != buyer.pk:
+        raise RefundError(_("退款申请不存在。"))
+    if case.stage != Stage.AWAITING_SELLER or not case.seller_offer:
+        raise RefundError(_("当前没有待确认的卖家方案。"))
+
+
+@transaction.atomic
+def buyer_answer_offer(*, case_id: int, buyer, accept: bool) -> RefundCase:
+    change = lock_case(case_id)
+    case, order = change.case, change.order
+    check_answer_offer(case, buyer)
+    change.event(EventKind.BUYER_ANSWER_OFFER, actor=buyer, accept=accept, offer=case.seller_offer)
+    offer, amount = case.seller_offer, case.seller_offer_amount
+    case.seller_offer = ""
+    if not accept:
+        to_review(change, actor=buyer, reason=_("买家不接受卖家方案，转平台审核"))
+    elif offer == SellerOffer.PARTIAL:
+        approve(
+            change,
+            amount=amount,
+            actor=buyer,
+            clause=policy.clause(policy.basis_clause(case.reason, order.kind)),
+            partial=True,
+            reason=_("买家接受卖家的部分退款方案"),
+        )
+    else:
+        replace(change, actor=buyer, reason=_("买家接受卖家的补发方案"))
+    change.save()
+    return case
