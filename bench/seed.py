@@ -16,7 +16,8 @@ django.setup()
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.middleware.csrf import _get_new_csrf_string  # noqa: E402
+from django.middleware.csrf import CSRF_SECRET_LENGTH  # noqa: E402
+from django.utils.crypto import get_random_string  # noqa: E402
 
 from kameng.accounts.models import User  # noqa: E402
 from kameng.catalog.models import GoodsKind, Product, Seller  # noqa: E402
@@ -42,7 +43,7 @@ def main(n: int) -> None:
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
-        out.append({"session": session.session_key, "csrf": _get_new_csrf_string(), "order_no": order.no})
+        out.append({"session": session.session_key, "csrf": get_random_string(CSRF_SECRET_LENGTH), "order_no": order.no})
     # A database in service has planner statistics (PostgreSQL's autovacuum gathers them); one
     # loaded a second ago has none yet, and its planner would scan whole tables instead.
     with connection.cursor() as cursor:
