@@ -1,7 +1,10 @@
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from .models import Role, User
+from .models import Notice, Role, User
+
+# A notice longer than its column is cut, never refused: the change it reports already happened.
+_TEXT_MAX = Notice._meta.get_field("text").max_length
 
 
 def ensure_role_groups() -> None:
@@ -36,3 +39,14 @@ def create_staff(
     user.save()
     grant_roles(user=user, roles=roles)
     return user
+
+
+def notify(user: User, text: str, link: str = "") -> Notice:
+    """Tell one user something (money credited, a case moved); it is shown on their pages. Part of
+    the caller's transaction: a change rolled back takes its notice with it."""
+    return Notice.objects.create(user=user, text=text[:_TEXT_MAX], link=link)
+
+
+def notify_many(users, text: str, link: str = "") -> list[Notice]:
+    """The same notice to several users, written in one statement."""
+    return Notice.objects.bulk_create([Notice(user=u, text=text[:_TEXT_MAX], link=link) for u in users])

@@ -41,11 +41,11 @@ def _gateway_pay(order: Order, buyer, times: int = 1) -> None:
             else (None, None)
         )
         if payment is None:  # a second payment for an already paid order: the buyer's second tab
+            from kameng.numbering import new_no
             from kameng.orders.models import Payment, PayMethod
-            from kameng.orders.services import _new_no
 
             payment = Payment.objects.create(
-                out_trade_no=_new_no("P"),
+                out_trade_no=new_no("P"),
                 user=buyer,
                 order=order,
                 purpose="order",

@@ -8,7 +8,6 @@ order are decided one after the other, never both.
 import csv
 import logging
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,11 +16,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kameng.accounts.models import Notice
+from kameng.accounts.services import notify
 from kameng.catalog.models import GoodsKind, Product
 from kameng.evidence.services import append_event
 from kameng.evidence.uploads import UploadError
 from kameng.evidence.uploads import inspect as inspect_upload
+from kameng.money import yuan
+from kameng.numbering import new_no
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
@@ -56,10 +57,7 @@ class OrderError(Exception):
     """A request the shop refuses; the message is for the user, in their language."""
 
 
-def _new_no(prefix: str) -> str:
-    # 8 random digits per second: a collision needs ~10^4 orders in one second (then the unique
-    # constraint refuses it rather than mixing two orders).
-    return prefix + timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
+_new_no = new_no  # the old name, still imported by bench/seed.py
 
 
 def locking(**lookup):
@@ -83,10 +81,6 @@ def _event(order: Order, kind: str, *, actor=None, actor_label: str = "", **data
         actor_label=actor_label or ("" if actor else "系统"),
         data=data,
     )
-
-
-def _notify(user, text: str, link: str = "") -> None:
-    Notice.objects.create(user=user, text=text[:300], link=link)
 
 
 # --- card-key import ---------------------------------------------------------------------------
@@ -230,7 +224,7 @@ def place_order(
         raise OrderError(_("不支持的支付方式。"))
     amount = product.price * quantity
     order = Order.objects.create(
-        no=_new_no("KM"),
+        no=new_no("KM"),
         buyer=buyer,
         product=product,
         seller=product.seller,
@@ -246,7 +240,7 @@ def place_order(
     _event(order, "order_placed", actor=buyer, amount=amount, quantity=quantity, pay_method=pay_method)
     if pay_method == PayMethod.BALANCE:
         payment = Payment.objects.create(
-            out_trade_no=_new_no("P"),
+            out_trade_no=new_no("P"),
             user=buyer,
             order=order,
             purpose=Payment.Purpose.ORDER,
@@ -284,7 +278,7 @@ def start_order_gateway_payment(*, order: Order, user) -> tuple[Payment, str]:
         if order.status != OrderStatus.PENDING:
             raise OrderError(_("该订单当前无需支付。"))
         payment = Payment.objects.create(
-            out_trade_no=_new_no("P"),
+            out_trade_no=new_no("P"),
             user=user,
             order=order,
             purpose=Payment.Purpose.ORDER,
@@ -305,7 +299,7 @@ def start_topup(*, user, amount: int) -> tuple[Payment, str]:
         raise OrderError(_("单次充值最多 %(n)d 元。") % {"n": MAX_TOPUP // 100})
     with transaction.atomic():
         payment = Payment.objects.create(
-            out_trade_no=_new_no("P"),
+            out_trade_no=new_no("P"),
             user=user,
             purpose=Payment.Purpose.TOPUP,
             method=PayMethod.GATEWAY,
@@ -376,7 +370,7 @@ def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
                 Line(wallet.buyer_code(payment.user_id), payment.amount),
             ],
         )
-        _notify(payment.user, _("充值成功：¥%(amt)s 已到账。") % {"amt": yuan(payment.amount)}, "/wallet/")
+        notify(payment.user, _("充值成功：¥%(amt)s 已到账。") % {"amt": yuan(payment.amount)}, "/wallet/")
         return CallbackResult(True, "topup credited")
     order = _lock_order(payment.order_id)
     if order.status == OrderStatus.PENDING:
@@ -402,7 +396,7 @@ def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
             ],
         )
         _event(order, "late_payment_credited", amount=payment.amount, out_trade_no=payment.out_trade_no)
-        _notify(
+        notify(
             order.buyer,
             _("订单 %(no)s 已关闭后收到您的付款 ¥%(amt)s，已存入您的余额。")
             % {"no": order.no, "amt": yuan(payment.amount)},
@@ -418,7 +412,7 @@ def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
         lines=[Line(wallet.GATEWAY, -payment.amount), Line(wallet.escrow_code(order.pk), payment.amount)],
     )
     _event(order, "duplicate_payment", amount=payment.amount, out_trade_no=payment.out_trade_no)
-    _notify(
+    notify(
         order.buyer,
         _("订单 %(no)s 收到重复付款 ¥%(amt)s，可在订单页申请退回。")
         % {"no": order.no, "amt": yuan(payment.amount)},
@@ -659,9 +653,3 @@ def expire_pending_orders(now=None) -> int:
                 _event(order, "order_expired")
                 count += 1
     return count
-
-
-def yuan(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d}"

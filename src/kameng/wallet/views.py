@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from kameng.accounts.models import Notice
+from kameng.accounts.selectors import recent_notices
 from kameng.orders.services import OrderError, start_topup
 
 from .selectors import buyer_history
@@ -34,7 +34,7 @@ def home(request):
         }
         for p in buyer_history(request.user)
     ]
-    notices = Notice.objects.filter(user=request.user)[:10]
+    notices = recent_notices(request.user)
     return render(
         request,
         "wallet/home.html",
