@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from kameng.orders.models import CardKey, Delivery, OrderStatus
-from kameng.orders.services import _deliver_locked, _lock_order, import_card_keys, retry_delivery
+from kameng.orders.services import deliver_locked, import_card_keys, lock_order, retry_delivery
 from kameng.refunds.models import RefundCase, Stage
 from kameng.refunds.services import RefundError, decide, submit_refund
 from kameng.wallet.models import Transaction
@@ -121,7 +121,7 @@ def _hold_the_order_lock_then(order_id: int, work) -> threading.Event:
     def run():
         try:
             with transaction.atomic():
-                locked_order = _lock_order(order_id)
+                locked_order = lock_order(order_id)
                 locked.set()
                 time.sleep(0.8)
                 work(locked_order)
@@ -156,7 +156,7 @@ def test_a_refund_queued_behind_a_delivery_records_the_delivery_as_it_was_left(o
     order = undelivered_key_order(buyer, product)
     import_card_keys(product=product, data="NEW-0001", actor=None)
 
-    _hold_the_order_lock_then(order.pk, _deliver_locked)
+    _hold_the_order_lock_then(order.pk, deliver_locked)
     out = _submit_in_thread(order=order, actor=buyer, reason="not_received", demand="full_refund")
 
     case = out["case"]
