@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "kameng.accounts",
     "kameng.workdays",
     "kameng.evidence",
+    "kameng.inventory",
     "kameng.catalog",
     "kameng.wallet",
     "kameng.orders",

@@ -10,12 +10,13 @@ from django.utils import timezone
 
 from kameng.accounts.models import Role
 from kameng.accounts.services import create_staff
+from kameng.catalog.services import import_card_keys
 from kameng.evidence.models import Event
+from kameng.inventory.models import CardKey
 from kameng.orders.gateway import get_gateway
-from kameng.orders.models import CardKey, Order, OrderStatus, Payment, PaymentStatus
+from kameng.orders.models import Order, OrderStatus, Payment, PaymentStatus
 from kameng.orders.services import (
     deliver_custom_service,
-    import_card_keys,
     place_order,
     start_order_gateway_payment,
     sync_payment,

@@ -6,8 +6,10 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from kameng.orders.models import CardKey, Delivery, OrderStatus
-from kameng.orders.services import deliver_locked, import_card_keys, lock_order, retry_delivery
+from kameng.catalog.services import import_card_keys
+from kameng.inventory.models import CardKey
+from kameng.orders.models import Delivery, OrderStatus
+from kameng.orders.services import deliver_locked, lock_order, retry_delivery
 from kameng.refunds.models import RefundCase, Stage
 from kameng.refunds.services import RefundError, decide, submit_refund
 from kameng.wallet.models import Transaction

@@ -8,9 +8,10 @@ from freezegun import freeze_time
 
 from kameng.accounts.models import Role
 from kameng.evidence.models import Event
+from kameng.inventory.models import CardKey
 from kameng.ops.tick import tick
 from kameng.orders import gateway as sandbox
-from kameng.orders.models import CardKey, Delivery, GatewayRefund, OrderStatus, SandboxRefund
+from kameng.orders.models import Delivery, GatewayRefund, OrderStatus, SandboxRefund
 from kameng.orders.services import place_order, retry_delivery, reveal_card_keys
 from kameng.orders.supplier import supplier
 from kameng.refunds import selectors

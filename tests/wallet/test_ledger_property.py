@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kameng.catalog.models import GoodsKind
-from kameng.orders.models import CardKey, Order, OrderStatus
+from kameng.inventory.models import CardKey
+from kameng.orders.models import Order, OrderStatus
 from kameng.orders.services import (
     OrderError,
     cancel_order,

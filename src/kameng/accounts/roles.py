@@ -12,6 +12,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workdays.*",
         "refunds.*",
         "orders.view_*",
+        "inventory.view_*",
         "wallet.view_*",
         "evidence.view_*",
     ],

@@ -7,10 +7,10 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from kameng.apitypes import MAX_ID, NO_NUL
-from kameng.orders.services import OrderError, import_card_keys
 
 from .models import GoodsKind, Product
 from .selectors import listed_products
+from .services import CatalogError, import_card_keys
 
 router = Router(tags=["catalog"])
 
@@ -70,7 +70,7 @@ def import_keys(request, product_id: ProductId, payload: KeysIn):
     product = get_object_or_404(Product, pk=product_id, seller__owner=request.user)
     try:
         report = import_card_keys(product=product, data=payload.text, actor=request.user)
-    except OrderError as e:
+    except CatalogError as e:
         raise HttpError(400, str(e)) from e
     if report.problems:
         return Status(422, {"detail": _("未导入任何卡密"), **report.__dict__})

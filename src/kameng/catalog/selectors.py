@@ -1,6 +1,6 @@
 from django.db.models import Count, Q
 
-from kameng.orders.models import CardKeyStatus
+from kameng.inventory.models import CardKeyStatus
 
 from .models import Product
 

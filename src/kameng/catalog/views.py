@@ -6,12 +6,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kameng.accounts.permissions import role_required
+from kameng.inventory.selectors import available_keys
 from kameng.orders.models import Order
-from kameng.orders.services import OrderError, available_keys, import_card_keys
 
 from .forms import KeyImportForm, ProductForm
 from .models import GoodsKind, Product, Seller
 from .selectors import listed_products
+from .services import CatalogError, import_card_keys
 
 
 def index(request):
@@ -43,7 +44,7 @@ def seller_home(request):
     orders = Paginator(Order.objects.filter(seller=seller).select_related("product", "buyer"), 30).get_page(
         request.GET.get("page")
     )
-    stock = {p.pk: available_keys(p) for p in products if p.kind == GoodsKind.CARD_KEY}
+    stock = {p.pk: available_keys(p.pk) for p in products if p.kind == GoodsKind.CARD_KEY}
     return render(
         request,
         "catalog/seller_home.html",
@@ -77,7 +78,7 @@ def seller_import_keys(request, pk: int):
         )
         try:
             report = import_card_keys(product=product, data=data, actor=request.user)
-        except OrderError as e:
+        except CatalogError as e:
             form.add_error(None, str(e))
         else:
             if not report.problems:
@@ -90,5 +91,5 @@ def seller_import_keys(request, pk: int):
     return render(
         request,
         "catalog/seller_import.html",
-        {"form": form, "product": product, "report": report, "stock": available_keys(product)},
+        {"form": form, "product": product, "report": report, "stock": available_keys(product.pk)},
     )

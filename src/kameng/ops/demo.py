@@ -5,11 +5,11 @@ from django.db import transaction
 from kameng.accounts.models import Role, User
 from kameng.accounts.services import create_staff, grant_roles, register_buyer
 from kameng.catalog.models import GoodsKind, Product, Seller
+from kameng.catalog.services import import_card_keys
 from kameng.orders.gateway import get_gateway
 from kameng.orders.models import Order
 from kameng.orders.services import (
     deliver_custom_service,
-    import_card_keys,
     place_order,
     reveal_card_keys,
     start_order_gateway_payment,

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import CardKey, Delivery, GatewayRefund, Order, Payment
+from kameng.inventory.models import CardKey
+
+from .models import Delivery, GatewayRefund, Order, Payment
 
 
 class PaymentInline(admin.TabularInline):
@@ -31,6 +33,7 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
 
+# Registered here rather than in inventory: its action asks the supplier through orders (aftersales).
 @admin.register(CardKey)
 class CardKeyAdmin(admin.ModelAdmin):
     """Never shows the secret: only its status and the facts around it."""

@@ -1,17 +1,15 @@
-"""Orders, payments, card keys and delivery. Each public function is one transaction.
+"""Orders, their payments and delivery. Each public function is one transaction.
 
 Locking rule: anything that changes an order's payment or delivery facts first locks the order row
 (`lock_order`). Refund (in refunds.services) takes the same lock, so refund and delivery of one
 order are decided one after the other, never both.
 """
 
-import csv
 import logging
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,17 +19,16 @@ from kameng.catalog.models import GoodsKind, Product
 from kameng.evidence.services import append_event
 from kameng.evidence.uploads import UploadError
 from kameng.evidence.uploads import inspect as inspect_upload
+from kameng.inventory import services as inventory
+from kameng.inventory.selectors import available_keys, has_available_keys
 from kameng.money import yuan
 from kameng.numbering import new_no
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
-from . import secrets as keyvault
 from .gateway import Callback, get_gateway
 from .models import (
     DELIVERABLE,
-    CardKey,
-    CardKeyStatus,
     Delivery,
     DeliveryStatus,
     Order,
@@ -49,8 +46,6 @@ DELIVERY_ARCHIVES = frozenset(
     {"application/zip", "application/x-7z-compressed", "application/x-rar-compressed"}
 )
 MAX_TOPUP = 5_000_00  # 分: one top-up at most ¥5000
-MAX_KEY_LENGTH = 200
-MAX_KEYS_PER_IMPORT = 5000
 
 
 class OrderError(Exception):
@@ -84,113 +79,6 @@ def append_order_event(order: Order, kind: str, *, actor=None, actor_label: str 
     )
 
 
-# --- card-key import ---------------------------------------------------------------------------
-
-
-@dataclass
-class ImportReport:
-    added: int = 0
-    blank_lines: int = 0
-    duplicates_in_file: list[int] = field(default_factory=list)  # line numbers
-    already_in_stock: list[int] = field(default_factory=list)
-    invalid: list[int] = field(default_factory=list)
-
-    @property
-    def problems(self) -> bool:
-        return bool(self.duplicates_in_file or self.already_in_stock or self.invalid)
-
-
-def parse_key_file(data: bytes | str) -> list[tuple[int, str]]:
-    """(line number, key) for each line of a TXT or CSV, UTF-8 or GB18030; blank lines give ""."""
-    if isinstance(data, bytes):
-        if b"\x00" in data:
-            raise OrderError(_("文件不是文本文件，请上传 TXT 或 CSV。"))
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:  # bytes that are neither (a binary file without NUL bytes)
-            raise OrderError(_("无法识别文件编码，请使用 UTF-8。"))
-    else:
-        text = data
-    # Only CR/LF end a line (str.splitlines would also split on form feeds and the like, hiding them).
-    lines = re.split(r"\r\n|\r|\n", text.removeprefix("\ufeff"))
-    if lines[-1] == "":
-        lines.pop()  # the newline that ends the last line does not start a blank one
-    return [(number, _key_of_line(line)) for number, line in enumerate(lines, start=1)]
-
-
-def _key_of_line(line: str) -> str:
-    """A line is one key. CSV quoting is undone for a one-column row; a row with several filled
-    columns (card number, password) is kept whole, never cut at the first comma."""
-    fields = [cell.strip() for cell in next(csv.reader([line]), [])]
-    filled = [cell for cell in fields if cell]
-    return filled[0] if len(filled) == 1 else line.strip()
-
-
-@transaction.atomic
-def import_card_keys(*, product: Product, data: bytes | str, actor, batch: str = "") -> ImportReport:
-    """Import card keys all-or-nothing: any duplicate or malformed line imports nothing and is reported."""
-    if product.kind != GoodsKind.CARD_KEY:
-        raise OrderError(_("只有卡密类商品可以导入卡密。"))
-    # The product row is the owner of the "product:<id>" event stream: two imports take turns.
-    Product.objects.select_for_update().filter(pk=product.pk).first()
-    report = ImportReport()
-    rows = parse_key_file(data)
-    seen: dict[str, int] = {}
-    candidates = []
-    for number, value in rows:
-        if not value:
-            report.blank_lines += 1
-            continue
-        if len(value) > MAX_KEY_LENGTH or any(ord(ch) < 32 for ch in value):
-            report.invalid.append(number)
-            continue
-        fp = keyvault.fingerprint(value)
-        if fp in seen:
-            report.duplicates_in_file.append(number)
-            continue
-        seen[fp] = number
-        candidates.append((number, value, fp))
-    if len(candidates) > MAX_KEYS_PER_IMPORT:
-        raise OrderError(_("单次最多导入 %(n)d 条卡密。") % {"n": MAX_KEYS_PER_IMPORT})
-    existing = set(
-        CardKey.objects.filter(product=product, fingerprint__in=[fp for _, _, fp in candidates]).values_list(
-            "fingerprint", flat=True
-        )
-    )
-    report.already_in_stock = [number for number, _, fp in candidates if fp in existing]
-    if report.problems:
-        return report
-    if not candidates:
-        raise OrderError(_("文件中没有卡密。"))
-    batch = batch or timezone.localtime().strftime("%Y%m%d%H%M%S")
-    try:
-        CardKey.objects.bulk_create(
-            [
-                CardKey(product=product, secret_enc=keyvault.encrypt(v), fingerprint=fp, batch=batch)
-                for _, v, fp in candidates
-            ]
-        )
-    except IntegrityError as e:  # a concurrent import of the same keys
-        raise OrderError(_("有卡密刚刚被其他导入添加，请重试。")) from e
-    report.added = len(candidates)
-    append_event(
-        stream=f"product:{product.pk}",
-        kind="card_keys_imported",
-        actor=actor,
-        data={"count": report.added, "batch": batch},
-    )
-    transaction.on_commit(lambda: _deliver_waiting_later(product.pk))
-    return report
-
-
-def available_keys(product: Product) -> int:
-    return CardKey.objects.filter(product=product, status=CardKeyStatus.AVAILABLE).count()
-
-
 # --- placing and paying orders -------------------------------------------------------------------
 
 
@@ -203,7 +91,7 @@ def _check_purchase(product: Product, quantity: int, target_account: str) -> Non
         raise OrderError(_("该商品每单最多购买 %(n)d 件。") % {"n": product.max_per_order})
     if product.kind in (GoodsKind.DIRECT_TOPUP, GoodsKind.ACTIVATION) and not target_account.strip():
         raise OrderError(_("请填写充值账号。"))
-    if product.kind == GoodsKind.CARD_KEY and available_keys(product) < quantity:
+    if product.kind == GoodsKind.CARD_KEY and available_keys(product.pk) < quantity:
         raise OrderError(_("库存不足，请减少数量或稍后再试。"))
     if product.kind != GoodsKind.CARD_KEY and product.stock is not None and product.stock < quantity:
         raise OrderError(_("库存不足，请减少数量或稍后再试。"))
@@ -454,23 +342,13 @@ def _mark_paid(order: Order, payment: Payment) -> None:
 # --- delivery ------------------------------------------------------------------------------------
 
 
-def _take_keys(order: Order) -> list[CardKey]:
-    qs = CardKey.objects.filter(product_id=order.product_id, status=CardKeyStatus.AVAILABLE).order_by("id")
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True)
-    keys = list(qs[: order.quantity])
-    if len(keys) < order.quantity:
-        return []
-    now = timezone.now()
-    taken = 0
-    for key in keys:
-        # The status guard makes a second assignment impossible even without row locks.
-        taken += CardKey.objects.filter(pk=key.pk, status=CardKeyStatus.AVAILABLE).update(
-            status=CardKeyStatus.ASSIGNED, order=order, assigned_at=now
-        )
-    if taken != len(keys):
-        raise OrderError(_("库存不足，请减少数量或稍后再试。"))
-    return keys
+def take_keys(order: Order) -> list:
+    """Assign card keys from stock to the order (inventory.services.take_keys), with the shop's
+    error: [] when there are not enough. The caller holds the order lock."""
+    try:
+        return inventory.take_keys(order)
+    except inventory.InventoryError as e:
+        raise OrderError(str(e)) from e
 
 
 def deliver_locked(order: Order) -> None:
@@ -480,7 +358,7 @@ def deliver_locked(order: Order) -> None:
     delivery = Delivery.objects.select_for_update().get(order=order)
     now = timezone.now()
     if order.kind == GoodsKind.CARD_KEY:
-        if not _take_keys(order):
+        if not take_keys(order):
             append_order_event(order, "delivery_waiting_stock", quantity=order.quantity)
             return
         finish_delivery(order, delivery, now, keys=order.quantity)
@@ -538,12 +416,6 @@ def finish_delivery(order: Order, delivery: Delivery, now, **facts) -> None:
     append_order_event(order, "delivered", **facts)
 
 
-def _deliver_waiting_later(product_id: int) -> None:
-    from .tasks import deliver_waiting_orders_task
-
-    deliver_waiting_orders_task.enqueue(product_id)
-
-
 def deliver_waiting_orders(*, product_id: int) -> int:
     """After a restock: deliver the paid orders that were waiting for keys, oldest first. Each order
     is decided under its own lock, so one refunded meanwhile is skipped, never delivered."""
@@ -552,7 +424,7 @@ def deliver_waiting_orders(*, product_id: int) -> int:
     for order_id in waiting.order_by("paid_at", "id").values_list("pk", flat=True)[:500]:
         if retry_delivery(order_id=order_id).status == OrderStatus.DELIVERED:
             delivered += 1
-        elif not CardKey.objects.filter(product_id=product_id, status=CardKeyStatus.AVAILABLE).exists():
+        elif not has_available_keys(product_id):
             break
     return delivered
 
@@ -624,15 +496,12 @@ def reveal_card_keys(*, order_id: int, buyer) -> list[str]:
     order = lock_order(order_id)
     if order.buyer_id != buyer.pk:
         raise OrderError(_("订单不存在。"))
-    keys = list(CardKey.objects.filter(order=order, status=CardKeyStatus.ASSIGNED).order_by("id"))
-    if not keys:
+    secrets, first_time = inventory.reveal_keys(order_id=order.pk)
+    if not secrets:
         raise OrderError(_("该订单没有可查看的卡密。"))
-    now = timezone.now()
-    first = [k.pk for k in keys if k.viewed_at is None]
-    if first:
-        CardKey.objects.filter(pk__in=first).update(viewed_at=now)
-        append_order_event(order, "card_key_revealed", actor=buyer, keys=len(first))
-    return [keyvault.decrypt(k.secret_enc) for k in keys]
+    if first_time:
+        append_order_event(order, "card_key_revealed", actor=buyer, keys=first_time)
+    return secrets
 
 
 @transaction.atomic
@@ -672,5 +541,6 @@ _lock_order = lock_order
 _deliver_locked = deliver_locked
 _event = append_order_event
 _finish_delivery = finish_delivery
+_take_keys = take_keys
 _new_no = new_no
 # `yuan` (imported above, now in kameng.money) is also still imported from here by kameng.refunds.services.
