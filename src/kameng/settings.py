@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "kameng.inventory",
     "kameng.catalog",
     "kameng.wallet",
+    "kameng.payments",
     "kameng.orders",
     "kameng.refunds",
     "kameng.ops",

@@ -5,8 +5,9 @@ import pytest
 
 from kameng.evidence.models import Event
 from kameng.inventory.models import CardKey
-from kameng.orders.models import Order, OrderStatus, Payment, PaymentStatus
+from kameng.orders.models import Order, OrderStatus
 from kameng.orders.services import OrderError, place_order
+from kameng.payments.models import Payment, PaymentStatus
 from kameng.wallet.models import Transaction
 from kameng.wallet.services import balance_of, buyer_balance, check_ledger, escrow_code
 from tests import factories as f

@@ -13,14 +13,11 @@ from kameng.accounts.services import create_staff
 from kameng.catalog.services import import_card_keys
 from kameng.evidence.models import Event
 from kameng.inventory.models import CardKey
-from kameng.orders.gateway import get_gateway
-from kameng.orders.models import Order, OrderStatus, Payment, PaymentStatus
-from kameng.orders.services import (
-    deliver_custom_service,
-    place_order,
-    start_order_gateway_payment,
-    sync_payment,
-)
+from kameng.orders.models import Order, OrderStatus
+from kameng.orders.services import deliver_custom_service, place_order, start_order_gateway_payment
+from kameng.payments.gateway import get_gateway
+from kameng.payments.models import Payment, PaymentStatus
+from kameng.payments.services import sync_payment
 from kameng.refunds import policy
 from kameng.refunds.models import Deadline, Payout, RefundCase
 from kameng.refunds.services import EvidenceFile

@@ -10,10 +10,11 @@ from kameng.accounts.models import Role
 from kameng.evidence.models import Event
 from kameng.inventory.models import CardKey
 from kameng.ops.tick import tick
-from kameng.orders import gateway as sandbox
-from kameng.orders.models import Delivery, GatewayRefund, OrderStatus, SandboxRefund
+from kameng.orders.models import Delivery, OrderStatus
 from kameng.orders.services import place_order, retry_delivery, reveal_card_keys
 from kameng.orders.supplier import supplier
+from kameng.payments import sandbox
+from kameng.payments.models import GatewayRefund, SandboxRefund
 from kameng.refunds import selectors
 from kameng.refunds.models import Holder, Payout, RefundCase, Stage
 from kameng.refunds.services import (

@@ -23,8 +23,8 @@ from kameng.orders.services import (
     cancel_order,
     expire_pending_orders,
     place_order,
-    start_topup,
 )
+from kameng.payments.services import start_topup
 from kameng.wallet import services as wallet
 from kameng.wallet.models import Posting
 from kameng.wallet.services import Line, check_ledger

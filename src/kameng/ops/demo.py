@@ -6,16 +6,15 @@ from kameng.accounts.models import Role, User
 from kameng.accounts.services import create_staff, grant_roles, register_buyer
 from kameng.catalog.models import GoodsKind, Product, Seller
 from kameng.catalog.services import import_card_keys
-from kameng.orders.gateway import get_gateway
 from kameng.orders.models import Order
 from kameng.orders.services import (
     deliver_custom_service,
     place_order,
     reveal_card_keys,
     start_order_gateway_payment,
-    start_topup,
-    sync_payment,
 )
+from kameng.payments.gateway import get_gateway
+from kameng.payments.services import start_gateway_payment, start_topup, sync_payment
 
 PASSWORD = "kameng-demo"
 
@@ -41,19 +40,7 @@ def _gateway_pay(order: Order, buyer, times: int = 1) -> None:
             else (None, None)
         )
         if payment is None:  # a second payment for an already paid order: the buyer's second tab
-            from kameng.numbering import new_no
-            from kameng.orders.models import Payment, PayMethod
-
-            payment = Payment.objects.create(
-                out_trade_no=new_no("P"),
-                user=buyer,
-                order=order,
-                purpose="order",
-                method=PayMethod.GATEWAY,
-                gateway="sandbox",
-                amount=order.amount,
-            )
-            get_gateway().create_trade(out_trade_no=payment.out_trade_no, amount=order.amount, subject="dup")
+            payment, _url = start_gateway_payment(user=buyer, order=order, amount=order.amount, subject="dup")
         get_gateway().pay(payment.out_trade_no)
         sync_payment(payment)
         order.refresh_from_db()

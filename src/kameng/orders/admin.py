@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from kameng.inventory.models import CardKey
+from kameng.payments.models import Payment
 
-from .models import Delivery, GatewayRefund, Order, Payment
+from .aftersales import reverify_revoked_keys
+from .models import Delivery, Order
 
 
 class PaymentInline(admin.TabularInline):
@@ -45,8 +47,6 @@ class CardKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("向供应商核验已撤回的卡密，未兑换的重新上架"))
     def reverify(self, request, queryset):
-        from .aftersales import reverify_revoked_keys
-
         back, kept = reverify_revoked_keys(
             key_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
         )
@@ -62,15 +62,6 @@ class CardKeyAdmin(admin.ModelAdmin):
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ("order", "status", "supplier_ref", "supplier_result", "activated_at", "delivered_at")
-    list_filter = ("status",)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(GatewayRefund)
-class GatewayRefundAdmin(admin.ModelAdmin):
-    list_display = ("key", "payment", "amount", "status", "attempts", "last_error", "gateway_refund_no")
     list_filter = ("status",)
 
     def has_change_permission(self, request, obj=None):

@@ -1,12 +1,15 @@
-"""Orders, their payments and delivery. Each public function is one transaction.
+"""Orders and their delivery. Each public function is one transaction (or part of the caller's).
 
 Locking rule: anything that changes an order's payment or delivery facts first locks the order row
 (`lock_order`). Refund (in refunds.services) takes the same lock, so refund and delivery of one
 order are decided one after the other, never both.
+
+Money for an order arrives two ways: from the buyer's balance (`place_order`), or through the
+gateway, when payments hands a succeeded payment to `apply_order_payment` (registered as the
+payments.hooks handler in OrdersConfig.ready()).
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -23,20 +26,12 @@ from kameng.inventory import services as inventory
 from kameng.inventory.selectors import available_keys, has_available_keys
 from kameng.money import yuan
 from kameng.numbering import new_no
+from kameng.payments import services as payments
+from kameng.payments.models import Payment, PayMethod
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
-from .gateway import Callback, get_gateway
-from .models import (
-    DELIVERABLE,
-    Delivery,
-    DeliveryStatus,
-    Order,
-    OrderStatus,
-    Payment,
-    PaymentStatus,
-    PayMethod,
-)
+from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus
 from .supplier import supplier
 
 log = logging.getLogger(__name__)
@@ -45,11 +40,14 @@ PAY_WINDOW = timedelta(minutes=15)
 DELIVERY_ARCHIVES = frozenset(
     {"application/zip", "application/x-7z-compressed", "application/x-rar-compressed"}
 )
-MAX_TOPUP = 5_000_00  # 分: one top-up at most ¥5000
 
 
 class OrderError(Exception):
     """A request the shop refuses; the message is for the user, in their language."""
+
+
+def new_order_no() -> str:
+    return new_no("KM")
 
 
 def locking(**lookup):
@@ -113,7 +111,7 @@ def place_order(
         raise OrderError(_("不支持的支付方式。"))
     amount = product.price * quantity
     order = Order.objects.create(
-        no=new_no("KM"),
+        no=new_order_no(),
         buyer=buyer,
         product=product,
         seller=product.seller,
@@ -130,16 +128,7 @@ def place_order(
         order, "order_placed", actor=buyer, amount=amount, quantity=quantity, pay_method=pay_method
     )
     if pay_method == PayMethod.BALANCE:
-        payment = Payment.objects.create(
-            out_trade_no=new_no("P"),
-            user=buyer,
-            order=order,
-            purpose=Payment.Purpose.ORDER,
-            method=PayMethod.BALANCE,
-            amount=amount,
-            status=PaymentStatus.SUCCEEDED,
-            paid_at=timezone.now(),
-        )
+        payment = payments.record_balance_payment(user=buyer, order=order, amount=amount)
         try:
             wallet.post(
                 key=f"order:{order.pk}:balance",
@@ -168,117 +157,33 @@ def start_order_gateway_payment(*, order: Order, user) -> tuple[Payment, str]:
         order = lock_order(order.pk)
         if order.status != OrderStatus.PENDING:
             raise OrderError(_("该订单当前无需支付。"))
-        payment = Payment.objects.create(
-            out_trade_no=new_no("P"),
-            user=user,
-            order=order,
-            purpose=Payment.Purpose.ORDER,
-            method=PayMethod.GATEWAY,
-            gateway="sandbox",
-            amount=order.amount,
+        return payments.start_gateway_payment(
+            user=user, order=order, amount=order.amount, subject=order.product.name
         )
-        url = get_gateway().create_trade(
-            out_trade_no=payment.out_trade_no, amount=order.amount, subject=order.product.name
-        )
-    return payment, url
 
 
-def start_topup(*, user, amount: int) -> tuple[Payment, str]:
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 100:
-        raise OrderError(_("充值金额至少 1 元。"))
-    if amount > MAX_TOPUP:
-        raise OrderError(_("单次充值最多 %(n)d 元。") % {"n": MAX_TOPUP // 100})
-    with transaction.atomic():
-        payment = Payment.objects.create(
-            out_trade_no=new_no("P"),
-            user=user,
-            purpose=Payment.Purpose.TOPUP,
-            method=PayMethod.GATEWAY,
-            gateway="sandbox",
-            amount=amount,
-        )
-        url = get_gateway().create_trade(out_trade_no=payment.out_trade_no, amount=amount, subject="余额充值")
-    return payment, url
-
-
-@dataclass(frozen=True)
-class CallbackResult:
-    ok: bool
-    message: str
-    duplicate: bool = False
-
-
-def receive_callback(*, gateway_name: str, body: bytes, signature: str) -> CallbackResult:
-    """A gateway callback. Bad signature or amount: refused and logged. Replays: acknowledged, no effect."""
-    gateway = get_gateway(gateway_name)
-    try:
-        cb = gateway.verify(body, signature)
-    except ValueError as e:
-        log.warning("payment callback refused (%s): gateway=%s", e, gateway_name)
-        return CallbackResult(False, "bad signature")
-    return apply_gateway_result(gateway_name=gateway_name, cb=cb)
-
-
-@transaction.atomic
-def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
-    payment = Payment.objects.select_for_update().filter(out_trade_no=cb.out_trade_no).first()
-    if payment is None or payment.gateway != gateway_name:
-        log.warning("payment callback for unknown out_trade_no=%s", cb.out_trade_no)
-        return CallbackResult(False, "unknown trade")
-    Payment.objects.filter(pk=payment.pk).update(callbacks=F("callbacks") + 1)
-    if payment.status != PaymentStatus.CREATED:
-        if payment.gateway_trade_no == cb.trade_no:
-            return CallbackResult(True, "already processed", duplicate=True)
-        log.warning(
-            "payment %s: second trade %s differs from %s",
-            payment.out_trade_no,
-            cb.trade_no,
-            payment.gateway_trade_no,
-        )
-        return CallbackResult(False, "conflicting trade")
-    if cb.amount != payment.amount:
-        log.warning(
-            "payment %s: callback amount %s != %s, refused", payment.out_trade_no, cb.amount, payment.amount
-        )
-        return CallbackResult(False, "amount mismatch")
-    if cb.status != "SUCCESS":
-        payment.status = PaymentStatus.FAILED
-        payment.gateway_trade_no = cb.trade_no
-        payment.save(update_fields=["status", "gateway_trade_no"])
-        return CallbackResult(True, "failed recorded")
-    payment.status = PaymentStatus.SUCCEEDED
-    payment.gateway_trade_no = cb.trade_no
-    payment.paid_at = timezone.now()
-    payment.save(update_fields=["status", "gateway_trade_no", "paid_at"])
-    money_in = f"payment:{gateway_name}:{cb.trade_no}"
-    if payment.purpose == Payment.Purpose.TOPUP:
-        wallet.post(
-            key=money_in,
-            kind="topup",
-            reference=payment.out_trade_no,
-            lines=[
-                Line(wallet.GATEWAY, -payment.amount),
-                Line(wallet.buyer_code(payment.user_id), payment.amount),
-            ],
-        )
-        notify(payment.user, _("充值成功：¥%(amt)s 已到账。") % {"amt": yuan(payment.amount)}, "/wallet/")
-        return CallbackResult(True, "topup credited")
+def apply_order_payment(payment: Payment, *, ledger_key: str) -> str:
+    """The payments.hooks handler: the gateway confirmed `payment` for its order. payments has
+    deduplicated the callback under the payment's row lock and marked the payment succeeded, in the
+    transaction this runs in; here the order's lock decides what the money is for:
+    a pending order is paid and delivered; an order that can no longer take it (expired, cancelled,
+    refunded) has it credited to the buyer's balance, and the buyer is told; an order already paid
+    keeps it as a duplicate payment for the refund engine (clause 2). Returns the callback's result."""
     order = lock_order(payment.order_id)
     if order.status == OrderStatus.PENDING:
         wallet.post(
-            key=money_in,
+            key=ledger_key,
             kind="order_payment",
             reference=order.no,
             lines=[Line(wallet.GATEWAY, -payment.amount), Line(wallet.escrow_code(order.pk), payment.amount)],
         )
         _mark_paid(order, payment)
-        return CallbackResult(True, "order paid")
+        return "order paid"
     if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REFUNDED):
         # Never lose late money: it becomes balance, and the buyer is told.
-        payment.credited_to_balance = True
-        payment.save(update_fields=["credited_to_balance"])
+        payments.mark_credited_to_balance(payment)
         wallet.post(
-            key=money_in,
+            key=ledger_key,
             kind="late_payment",
             reference=order.no,
             lines=[
@@ -295,11 +200,11 @@ def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
             % {"no": order.no, "amt": yuan(payment.amount)},
             f"/orders/{order.no}/",
         )
-        return CallbackResult(True, "late payment credited to balance")
+        return "late payment credited to balance"
     # The order was already paid: this is a duplicate payment. Keep it in the order's escrow so the
     # refund engine finds "more than one successful payment" and returns it (clause 2).
     wallet.post(
-        key=money_in,
+        key=ledger_key,
         kind="duplicate_payment",
         reference=order.no,
         lines=[Line(wallet.GATEWAY, -payment.amount), Line(wallet.escrow_code(order.pk), payment.amount)],
@@ -311,16 +216,7 @@ def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
         % {"no": order.no, "amt": yuan(payment.amount)},
         f"/orders/{order.no}/",
     )
-    return CallbackResult(True, "duplicate payment recorded")
-
-
-def sync_payment(payment: Payment) -> None:
-    """Ask the gateway about a payment we have no callback for yet (the buyer's return page does this)."""
-    if payment.status != PaymentStatus.CREATED or payment.method != PayMethod.GATEWAY:
-        return
-    cb = get_gateway(payment.gateway).query(payment.out_trade_no)
-    if cb is not None:
-        apply_gateway_result(gateway_name=payment.gateway, cb=cb)
+    return "duplicate payment recorded"
 
 
 def _mark_paid(order: Order, payment: Payment) -> None:
@@ -536,11 +432,12 @@ def expire_pending_orders(now=None) -> int:
 # --- old names -------------------------------------------------------------------------------------
 # Kept importable only for the modules this change may not edit (orders/aftersales.py,
 # kameng.refunds.services, bench/seed.py); the report lists the new name for each. New code uses
-# the public names above.
+# the public names above, or the apps these moved to.
 _lock_order = lock_order
 _deliver_locked = deliver_locked
 _event = append_order_event
 _finish_delivery = finish_delivery
 _take_keys = take_keys
 _new_no = new_no
+sync_payment = payments.sync_payment
 # `yuan` (imported above, now in kameng.money) is also still imported from here by kameng.refunds.services.

@@ -14,7 +14,3 @@ urlpatterns = [
     path("<str:no>/seller/", views.seller_detail, name="seller_detail"),
     path("<str:no>/delivery-file/", views.delivery_file, name="delivery_file"),
 ]
-sandbox_urlpatterns = [
-    path("sandbox/pay/<str:out_trade_no>/", views.sandbox_cashier, name="sandbox_cashier"),
-    path("payments/notify/<str:gateway>/", views.gateway_notify, name="gateway_notify"),
-]

@@ -1,19 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from kameng.accounts.permissions import get_owned_or_404, is_staff_member, role_required
 from kameng.catalog.models import Product
 from kameng.evidence.models import Event
+from kameng.payments.models import PaymentStatus
+from kameng.payments.services import sync_payment
 
-from .gateway import get_gateway
-from .models import Order, Payment, PaymentStatus, SandboxTrade
+from .models import Order
 from .selectors import orders_with_facts
 from .services import (
     OrderError,
@@ -21,11 +21,9 @@ from .services import (
     confirm_received,
     deliver_custom_service,
     place_order,
-    receive_callback,
     record_activation,
     reveal_card_keys,
     start_order_gateway_payment,
-    sync_payment,
 )
 
 
@@ -204,40 +202,6 @@ def seller_detail(request, no: str):
             messages.error(request, str(e))
         return redirect("orders:seller_detail", no=no)
     return render(request, "orders/seller_detail.html", _order_context(order))
-
-
-# --- sandbox gateway: its cashier page and our notify endpoint ------------------------------------
-
-
-@login_required
-def sandbox_cashier(request, out_trade_no: str):
-    payment = get_object_or_404(Payment, out_trade_no=out_trade_no, user=request.user)
-    trade = get_object_or_404(SandboxTrade, out_trade_no=out_trade_no)
-    if request.method == "POST":
-        outcome = request.POST.get("outcome", "pay")
-        if trade.status == SandboxTrade.Status.WAITING:
-            get_gateway("sandbox").pay(out_trade_no, succeed=outcome != "fail")
-        sync_payment(Payment.objects.get(pk=payment.pk))
-        if payment.order_id:
-            return redirect("orders:detail", no=payment.order.no)
-        return redirect("wallet:home")
-    return render(request, "orders/sandbox_cashier.html", {"payment": payment, "trade": trade})
-
-
-@csrf_exempt
-@require_POST
-def gateway_notify(request, gateway: str):
-    """Gateways post here. The answer is what gateways expect: "success" stops their retries."""
-    try:
-        get_gateway(gateway)
-    except KeyError:
-        raise Http404 from None
-    result = receive_callback(
-        gateway_name=gateway, body=request.body, signature=request.headers.get("X-Signature", "")
-    )
-    if result.ok:
-        return HttpResponse("success", content_type="text/plain")
-    return HttpResponse("fail: " + result.message, status=400, content_type="text/plain")
 
 
 @login_required
