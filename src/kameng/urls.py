@@ -7,9 +7,9 @@ from .api import api
 urlpatterns = [
     path("", include("kameng.catalog.urls")),
     path("accounts/", include("kameng.accounts.urls")),
-    path("orders/", include("kameng.orders.urls")),
-    # payments spells out its paths whole (/wallet/topup/, /sandbox/pay/..., /payments/notify/...):
-    # its doors stayed where they were when it moved out of orders and wallet.
+    # orders and payments spell out their paths whole (/orders/..., /seller/, /wallet/topup/,
+    # /sandbox/pay/..., /payments/notify/...): their doors stayed where they were when they moved.
+    path("", include("kameng.orders.urls")),
     path("", include("kameng.payments.urls")),
     path("wallet/", include("kameng.wallet.urls")),
     path("refunds/", include("kameng.refunds.urls")),

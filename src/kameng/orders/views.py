@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,8 +9,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kameng.accounts.permissions import get_owned_or_404, is_staff_member, role_required
-from kameng.catalog.models import Product
+from kameng.catalog.models import GoodsKind, Product
+from kameng.catalog.selectors import seller_of
 from kameng.evidence.models import Event
+from kameng.inventory.selectors import available_keys
 from kameng.payments.models import PaymentStatus
 from kameng.payments.services import sync_payment
 
@@ -178,6 +181,24 @@ def confirm(request, no: str):
 
 
 # --- seller side --------------------------------------------------------------------------------
+
+
+@role_required("seller")
+def seller_home(request):
+    """The seller's desk: their goods (with card-key stock) and the orders for them."""
+    seller = seller_of(request.user)
+    if seller is None:
+        raise PermissionDenied
+    products = Product.objects.filter(seller=seller).order_by("-id")
+    orders = Paginator(Order.objects.filter(seller=seller).select_related("product", "buyer"), 30).get_page(
+        request.GET.get("page")
+    )
+    stock = {p.pk: available_keys(p.pk) for p in products if p.kind == GoodsKind.CARD_KEY}
+    return render(
+        request,
+        "orders/seller_home.html",
+        {"seller": seller, "products": products, "orders": orders, "stock": stock},
+    )
 
 
 @role_required("seller")
