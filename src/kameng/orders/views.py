@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,9 +15,10 @@ from kameng.catalog.models import GoodsKind, Product
 from kameng.catalog.selectors import seller_of
 from kameng.evidence.models import Event
 from kameng.inventory.selectors import available_keys
-from kameng.payments.models import PaymentStatus
+from kameng.payments.models import Payment, PaymentStatus
 from kameng.payments.services import sync_payment
 
+from . import hooks
 from .models import Order
 from .selectors import orders_with_facts
 from .services import (
@@ -60,26 +63,31 @@ EVENT_LABELS = {
 }
 
 
-def _order_context(order: Order) -> dict:
-    from kameng.refunds.models import Payout
+@dataclass(frozen=True)
+class PaymentLine:
+    """A payment as the order page shows it: with what was already sent back through it."""
 
+    payment: Payment
+    refunded: int
+
+
+def _order_context(order: Order) -> dict:
     payments = list(order.payments.all())
     # A payment the refund engine already sent back (e.g. the extra one of a double payment) is no
     # longer money the buyer can ask for: say so next to it, and stop offering to refund it.
-    refunded: dict[int, int] = {}
-    for payment_id, amount in Payout.objects.filter(
-        payment__in=payments, status__in=[Payout.Status.PENDING, Payout.Status.SUCCEEDED]
-    ).values_list("payment_id", "amount"):
-        refunded[payment_id] = refunded.get(payment_id, 0) + amount
-    for p in payments:
-        p.refunded = refunded.get(p.pk, 0)
-    still_held = [p for p in payments if p.status == PaymentStatus.SUCCEEDED and p.refunded < p.amount]
+    refunded = hooks.refunded_amounts(payments)
+    lines = [PaymentLine(p, refunded.get(p.pk, 0)) for p in payments]
+    still_held = [
+        line
+        for line in lines
+        if line.payment.status == PaymentStatus.SUCCEEDED and line.refunded < line.payment.amount
+    ]
     events = list(Event.objects.filter(stream=order.stream).order_by("seq"))
     for e in events:
         e.label = EVENT_LABELS.get(e.kind, e.kind)
     return {
         "order": order,
-        "payments": payments,
+        "payments": lines,
         "duplicate": len(still_held) > 1,
         "keys": list(order.card_keys.all()),
         "delivery": getattr(order, "delivery", None),
