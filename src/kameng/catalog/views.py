@@ -10,7 +10,7 @@ from kameng.inventory.selectors import available_keys
 from .forms import KeyImportForm, ProductForm
 from .models import GoodsKind, Product, Seller
 from .selectors import listed_products, seller_of
-from .services import CatalogError, import_card_keys
+from .services import CatalogError, create_product, import_card_keys, update_product
 
 
 def index(request):
@@ -42,9 +42,16 @@ def seller_product_edit(request, pk: int | None = None):
     product = get_object_or_404(Product, pk=pk, seller=seller) if pk else Product(seller=seller)
     form = ProductForm(request.POST or None, instance=product)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("商品已保存。"))
-        return redirect("orders:seller_home")
+        try:
+            if pk:
+                update_product(product_id=product.pk, seller=seller, **form.product_fields())
+            else:
+                create_product(seller=seller, **form.product_fields())
+        except CatalogError as e:
+            form.show_refusal(e)
+        else:
+            messages.success(request, _("商品已保存。"))
+            return redirect("orders:seller_home")
     return render(request, "catalog/seller_product_form.html", {"form": form, "product": product})
 
 
