@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from kameng.accounts.models import Notice
-from kameng.accounts.services import notify, notify_many
+from kameng.accounts.services import Notification, notify, notify_many
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -29,15 +29,23 @@ def test_a_text_longer_than_a_notice_holds_is_cut_not_refused():
     assert Notice.objects.get(user=buyer).text == "长" * 300
 
 
-def test_the_same_notice_to_several_users_is_one_write(django_assert_num_queries):
-    people = [f.buyer() for _ in range(3)]
+def test_notices_collected_by_an_action_are_one_write(django_assert_num_queries):
+    buyer, seller, agent = f.buyer(), f.buyer(), f.buyer()
+    collected = [
+        Notification(buyer.pk, "退款申请已提交", "/refunds/3/"),
+        Notification(seller.pk, "订单有新的退款申请，请在 48 小时内处理。", "/refunds/seller/3/"),
+        Notification(agent.pk, "长" * 400),
+    ]
 
     with django_assert_num_queries(1):
-        notify_many(people, "买家催促处理退款申请 #3", "/refunds/staff/3/")
+        notify_many(collected)
 
-    assert sorted(
-        Notice.objects.filter(text__startswith="买家催促").values_list("user_id", flat=True)
-    ) == sorted(p.pk for p in people)
+    assert list(Notice.objects.order_by("pk").values_list("user_id", "link")) == [
+        (buyer.pk, "/refunds/3/"),
+        (seller.pk, "/refunds/seller/3/"),
+        (agent.pk, ""),
+    ]
+    assert Notice.objects.get(user=agent).text == "长" * 300
 
 
 def test_a_notice_is_part_of_the_callers_transaction():

@@ -1,3 +1,6 @@
+from collections.abc import Iterable
+from typing import NamedTuple
+
 from django.contrib.auth.models import Group
 from django.db import transaction
 
@@ -47,6 +50,18 @@ def notify(user: User, text: str, link: str = "") -> Notice:
     return Notice.objects.create(user=user, text=text[:_TEXT_MAX], link=link)
 
 
-def notify_many(users, text: str, link: str = "") -> list[Notice]:
-    """The same notice to several users, written in one statement."""
-    return Notice.objects.bulk_create([Notice(user=u, text=text[:_TEXT_MAX], link=link) for u in users])
+class Notification(NamedTuple):
+    """One thing to tell one user, for `notify_many`."""
+
+    user_id: int
+    text: str
+    link: str = ""
+
+
+def notify_many(notifications: Iterable[Notification]) -> list[Notice]:
+    """Several notices, each to its user with its own text, written in one statement: for an action
+    that collects what it has to tell while it works and writes it once, at its end (or the same
+    reminder to everyone holding a queue). Part of the caller's transaction, like `notify`."""
+    return Notice.objects.bulk_create(
+        [Notice(user_id=n.user_id, text=n.text[:_TEXT_MAX], link=n.link) for n in notifications]
+    )
