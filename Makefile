@@ -26,6 +26,7 @@ run: demo
 	$(BIN)/python manage.py serve
 
 test: install
+	PYTHONPATH=src $(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run -v 0
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
@@ -44,6 +45,7 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	PYTHONPATH=src $(BIN)/lint-imports
 
 bench: migrate
 	$(BIN)/python bench/run.py

@@ -21,8 +21,9 @@ from django.utils.crypto import get_random_string  # noqa: E402
 
 from kameng.accounts.models import User  # noqa: E402
 from kameng.catalog.models import GoodsKind, Product, Seller  # noqa: E402
-from kameng.orders.gateway import get_gateway  # noqa: E402
-from kameng.orders.services import start_order_gateway_payment, sync_payment  # noqa: E402
+from kameng.orders.services import new_order_no, start_order_gateway_payment  # noqa: E402
+from kameng.payments.gateway import get_gateway  # noqa: E402
+from kameng.payments.services import sync_payment  # noqa: E402
 
 
 def main(n: int) -> None:
@@ -43,7 +44,13 @@ def main(n: int) -> None:
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
-        out.append({"session": session.session_key, "csrf": get_random_string(CSRF_SECRET_LENGTH), "order_no": order.no})
+        out.append(
+            {
+                "session": session.session_key,
+                "csrf": get_random_string(CSRF_SECRET_LENGTH),
+                "order_no": order.no,
+            }
+        )
     # A database in service has planner statistics (PostgreSQL's autovacuum gathers them); one
     # loaded a second ago has none yet, and its planner would scan whole tables instead.
     with connection.cursor() as cursor:
@@ -54,10 +61,9 @@ def main(n: int) -> None:
 def _pending_order(user, product):
     # Stock is empty on purpose (undelivered orders are the objective case); bypass the stock check.
     from kameng.orders.models import Delivery, Order
-    from kameng.orders.services import _new_no
 
     order = Order.objects.create(
-        no=_new_no("KM"),
+        no=new_order_no(),
         buyer=user,
         product=product,
         seller=product.seller,

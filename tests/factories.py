@@ -5,8 +5,9 @@ import itertools
 from kameng.accounts.models import Role
 from kameng.accounts.services import create_staff, grant_roles, register_buyer
 from kameng.catalog.models import GoodsKind, Product, Seller
-from kameng.orders.gateway import get_gateway
-from kameng.orders.services import import_card_keys, start_topup, sync_payment
+from kameng.catalog.services import import_card_keys
+from kameng.payments.gateway import get_gateway
+from kameng.payments.services import start_topup, sync_payment
 
 PASSWORD = "test-pass-123"
 _seq = itertools.count(1)

@@ -186,7 +186,7 @@ def test_my_orders_order_detail_and_wallet_in_english(client):
 @pytest.mark.django_db
 def test_wallet_error_message_is_english(client):
     login_en(client, f.buyer())
-    page = client.post(reverse("wallet:topup"), {"amount": "abc"}, follow=True)
+    page = client.post(reverse("payments:topup"), {"amount": "abc"}, follow=True)
     body = text_of(page)
     assert "Please enter a valid amount, such as 50 or 49.90." in body
     assert "请输入正确的金额" not in body

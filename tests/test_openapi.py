@@ -53,7 +53,6 @@ def _keep_test_connection():
 
 @pytest.fixture
 def buyer_headers(db, settings, _keep_test_connection):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     buyer = f.buyer(balance=500_00)
     order = place_order(buyer=buyer, product=f.product(price=10_00, keys=3, of=f.seller()))
     submit_refund(order=order, actor=buyer, reason="other", demand="full_refund")

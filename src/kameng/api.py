@@ -53,6 +53,7 @@ def _mount():
     from kameng.accounts.api import router as auth_router
     from kameng.catalog.api import router as catalog_router
     from kameng.orders.api import router as orders_router
+    from kameng.payments.api import router as topups_router
     from kameng.refunds.api import router as refunds_router
     from kameng.wallet.api import router as wallet_router
 
@@ -60,6 +61,7 @@ def _mount():
     api.add_router("/catalog", catalog_router)
     api.add_router("/orders", orders_router)
     api.add_router("/wallet", wallet_router)
+    api.add_router("/wallet", topups_router)  # POST /api/wallet/topups: payments' door, under the wallet
     api.add_router("/refunds", refunds_router)
     if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare one-row insert baseline
         from kameng.ops.bench_api import router as bench_router

@@ -3,7 +3,7 @@ buyer is not a seller, and anonymous visitors are sent to log in."""
 
 import pytest
 
-from kameng.orders.models import CardKey
+from kameng.inventory.models import CardKey
 from kameng.orders.services import place_order
 from tests import factories as f
 

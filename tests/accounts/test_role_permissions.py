@@ -31,3 +31,13 @@ def test_an_admin_role_without_superuser_creates_staff_accounts(client):
     client.force_login(f.staff(Role.ADMIN))
     assert client.get("/admin/accounts/user/add/").status_code == 200
     assert client.get("/admin/wallet/transaction/").status_code == 200  # read-only ledger
+
+
+def test_finance_reads_payments_and_gateway_refunds_and_an_admin_reads_card_keys_where_they_moved(client):
+    sync_role_permissions()
+    client.force_login(f.staff(Role.FINANCE))
+    assert client.get("/admin/payments/gatewayrefund/").status_code == 200
+    assert client.get("/admin/inventory/cardkey/").status_code == 403
+
+    client.force_login(f.staff(Role.ADMIN))
+    assert client.get("/admin/inventory/cardkey/").status_code == 200

@@ -5,9 +5,10 @@ import threading
 
 from django.db import connection
 
-from kameng.orders.gateway import get_gateway, sign
-from kameng.orders.models import Payment
-from kameng.orders.services import place_order, receive_callback, start_order_gateway_payment
+from kameng.orders.services import place_order, start_order_gateway_payment
+from kameng.payments.gateway import get_gateway, sign
+from kameng.payments.models import Payment
+from kameng.payments.services import receive_callback
 
 
 def gateway_order(buyer, product, **kwargs):

@@ -4,8 +4,10 @@ twice by a repeated callback. These run real threads against PostgreSQL row lock
 import pytest
 
 from kameng.evidence.models import Event
-from kameng.orders.models import CardKey, Order, OrderStatus, Payment, PaymentStatus
+from kameng.inventory.models import CardKey
+from kameng.orders.models import Order, OrderStatus
 from kameng.orders.services import OrderError, place_order
+from kameng.payments.models import Payment, PaymentStatus
 from kameng.wallet.models import Transaction
 from kameng.wallet.services import balance_of, buyer_balance, check_ledger, escrow_code
 from tests import factories as f

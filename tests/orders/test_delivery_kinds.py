@@ -4,8 +4,9 @@ seller records, custom services the seller delivers and the buyer confirms."""
 import pytest
 
 from kameng.catalog.models import GoodsKind
+from kameng.inventory.models import CardKey
 from kameng.ops.tick import tick
-from kameng.orders.models import CardKey, DeliveryStatus, Order, OrderStatus, SupplierTopup
+from kameng.orders.models import DeliveryStatus, Order, OrderStatus, SupplierTopup
 from kameng.orders.services import OrderError, place_order, retry_delivery
 from kameng.orders.supplier import SandboxSupplier
 from kameng.wallet.services import balance_of, buyer_balance, check_ledger, escrow_code
@@ -206,7 +207,8 @@ def test_a_custom_service_deliverable_is_checked_by_content_and_only_its_parties
 
 @pytest.mark.django_db(transaction=True)
 def test_a_restock_delivers_the_orders_that_waited_oldest_first_but_never_a_refunded_one(drain_tasks):
-    from kameng.orders.services import import_card_keys, place_order
+    from kameng.catalog.services import import_card_keys
+    from kameng.orders.services import place_order
     from kameng.refunds.services import submit_refund
     from tests.refunds.helpers import pay_online
 

@@ -1,6 +1,7 @@
 import pytest
 
-from kameng.orders.models import CardKey, OrderStatus
+from kameng.inventory.models import CardKey
+from kameng.orders.models import OrderStatus
 from kameng.orders.services import OrderError, place_order, reveal_card_keys
 from kameng.wallet.services import buyer_balance, check_ledger
 from tests import factories as f

@@ -3,23 +3,20 @@
 from datetime import timedelta
 
 import freezegun
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from django.utils import timezone
 
 from kameng.accounts.models import Role
 from kameng.accounts.services import create_staff
+from kameng.catalog.services import import_card_keys
 from kameng.evidence.models import Event
-from kameng.orders.gateway import get_gateway
-from kameng.orders.models import CardKey, Order, OrderStatus, Payment, PaymentStatus
-from kameng.orders.services import (
-    deliver_custom_service,
-    import_card_keys,
-    place_order,
-    start_order_gateway_payment,
-    sync_payment,
-)
+from kameng.inventory.models import CardKey
+from kameng.orders.models import Order, OrderStatus
+from kameng.orders.services import deliver_custom_service, place_order, start_order_gateway_payment
+from kameng.payments.gateway import get_gateway
+from kameng.payments.models import Payment, PaymentStatus
+from kameng.payments.services import sync_payment
 from kameng.refunds import policy
 from kameng.refunds.models import Payout, RefundCase, Timer
 from kameng.refunds.services import EvidenceFile
@@ -35,12 +32,6 @@ PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
     b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Argon2 at production cost makes every factory user slow; these stories are not about hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def screenshot(item: str) -> EvidenceFile:

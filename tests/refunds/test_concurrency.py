@@ -6,8 +6,10 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from kameng.orders.models import CardKey, Delivery, OrderStatus
-from kameng.orders.services import _deliver_locked, _lock_order, import_card_keys, retry_delivery
+from kameng.catalog.services import import_card_keys
+from kameng.inventory.models import CardKey
+from kameng.orders.models import Delivery, OrderStatus
+from kameng.orders.services import deliver_locked, lock_order, retry_delivery
 from kameng.refunds.models import RefundCase, Stage
 from kameng.refunds.services import RefundError, approve_refund, submit_refund
 from kameng.wallet.models import Transaction
@@ -20,7 +22,6 @@ from .helpers import (
     at_once,
     delivered_custom_order,
     evidence_for,
-    fast_passwords,  # noqa: F401 - autouse
     keys,
     undelivered_key_order,
 )
@@ -119,7 +120,7 @@ def _hold_the_order_lock_then(order_id: int, work) -> threading.Event:
     def run():
         try:
             with transaction.atomic():
-                locked_order = _lock_order(order_id)
+                locked_order = lock_order(order_id)
                 locked.set()
                 time.sleep(0.8)
                 work(locked_order)
@@ -154,7 +155,7 @@ def test_a_refund_queued_behind_a_delivery_records_the_delivery_as_it_was_left(o
     order = undelivered_key_order(buyer, product)
     import_card_keys(product=product, data="NEW-0001", actor=None)
 
-    _hold_the_order_lock_then(order.pk, _deliver_locked)
+    _hold_the_order_lock_then(order.pk, deliver_locked)
     out = _submit_in_thread(order=order, actor=buyer, reason="not_received", demand="full_refund")
 
     case = out["case"]

@@ -8,11 +8,13 @@ from freezegun import freeze_time
 
 from kameng.accounts.models import Role
 from kameng.evidence.models import Event
+from kameng.inventory.models import CardKey
 from kameng.ops.tick import tick
-from kameng.orders import gateway as sandbox
-from kameng.orders.models import CardKey, Delivery, GatewayRefund, OrderStatus, SandboxRefund
-from kameng.orders.services import place_order, retry_delivery, reveal_card_keys
+from kameng.orders.models import Delivery, OrderStatus
+from kameng.orders.services import lock_order, place_order, retry_delivery, reveal_card_keys
 from kameng.orders.supplier import supplier
+from kameng.payments import sandbox
+from kameng.payments.models import GatewayRefund, SandboxRefund
 from kameng.refunds import selectors
 from kameng.refunds.models import Holder, Payout, RefundCase, Stage
 from kameng.refunds.services import (
@@ -44,7 +46,6 @@ from .helpers import (
     assert_invariants,
     delivered_custom_order,
     evidence_for,
-    fast_passwords,  # noqa: F401 - autouse
     gateway_order,
     keys,
     pay_online,
@@ -482,7 +483,7 @@ def test_replacing_an_order_still_waiting_for_stock_delivers_it_once():
     keys(product, "GOOD-0001", "GOOD-0002")
 
     with transaction.atomic():  # what `decide(replace)` does under the order lock
-        aftersales.replace_goods(aftersales.lock_order(order.pk))
+        aftersales.replace_goods(lock_order(order.pk))
 
     order.refresh_from_db()
     assert order.status == OrderStatus.DELIVERED

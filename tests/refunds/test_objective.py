@@ -3,7 +3,8 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from kameng.orders.models import CardKey, Delivery, OrderStatus
+from kameng.inventory.models import CardKey
+from kameng.orders.models import Delivery, OrderStatus
 from kameng.orders.services import (
     place_order,
     retry_delivery,
@@ -50,7 +51,7 @@ def test_undelivered_card_key_is_refunded_at_once_and_can_never_be_delivered():
 
 
 def f_product_restock(product):
-    from kameng.orders.services import import_card_keys
+    from kameng.catalog.services import import_card_keys
 
     import_card_keys(product=product, data="RESTOCK-0001\nRESTOCK-0002", actor=None)
 
@@ -144,8 +145,8 @@ def test_a_duplicate_payment_claim_on_a_single_payment_is_refused():
 
 
 def test_a_revoked_key_goes_back_on_sale_only_after_the_supplier_confirms_it_unused(admin_client):
+    from kameng.catalog.services import import_card_keys
     from kameng.orders.aftersales import reverify_revoked_keys
-    from kameng.orders.services import import_card_keys
 
     buyer = f.buyer(balance=100_00)
     product = f.product(price=30_00, keys=0)
@@ -157,7 +158,7 @@ def test_a_revoked_key_goes_back_on_sale_only_after_the_supplier_confirms_it_unu
     assert len(revoked) == 2
 
     response = admin_client.post(
-        "/admin/orders/cardkey/", {"action": "reverify", "_selected_action": [str(pk) for pk in revoked]}
+        "/admin/inventory/cardkey/", {"action": "reverify", "_selected_action": [str(pk) for pk in revoked]}
     )
 
     assert response.status_code == 302

@@ -7,9 +7,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from kameng.accounts.models import Role
-from kameng.orders.gateway import get_gateway
 from kameng.orders.models import OrderStatus
-from kameng.orders.services import place_order, start_order_gateway_payment, sync_payment
+from kameng.orders.services import place_order, start_order_gateway_payment
+from kameng.payments.gateway import get_gateway
+from kameng.payments.services import sync_payment
 from kameng.refunds.models import RefundCase, Stage
 from kameng.wallet.services import buyer_balance
 from tests import factories as f

@@ -27,7 +27,6 @@ from .helpers import (
     assert_invariants,
     delivered_custom_order,
     evidence_for,
-    fast_passwords,  # noqa: F401 - autouse
     gateway_order,
     keys,
     make_due,

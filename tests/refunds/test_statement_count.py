@@ -51,7 +51,9 @@ def test_a_second_refund_of_another_order_takes_no_more():
     """Statement counts do not grow with the data already there."""
     buyer = f.buyer()
     for _ in range(5):
-        submit_refund(order=undelivered_order(buyer), actor=buyer, reason="not_received", demand="full_refund")
+        submit_refund(
+            order=undelivered_order(buyer), actor=buyer, reason="not_received", demand="full_refund"
+        )
     order = undelivered_order(buyer)
     with CaptureQueriesContext(connection) as sixth:
         submit_refund(order=order, actor=buyer, reason="not_received", demand="full_refund")

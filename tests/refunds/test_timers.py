@@ -30,7 +30,6 @@ from .helpers import (
     agent,
     delivered_custom_order,
     evidence_for,
-    fast_passwords,  # noqa: F401 - autouse
     open_deadline,
     screenshot,
     staff,

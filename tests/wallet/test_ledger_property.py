@@ -16,14 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kameng.catalog.models import GoodsKind
-from kameng.orders.models import CardKey, Order, OrderStatus
+from kameng.inventory.models import CardKey
+from kameng.orders.models import Order, OrderStatus
 from kameng.orders.services import (
     OrderError,
     cancel_order,
     expire_pending_orders,
     place_order,
-    start_topup,
 )
+from kameng.payments.services import start_topup
 from kameng.wallet import services as wallet
 from kameng.wallet.models import Posting
 from kameng.wallet.services import Line, check_ledger

@@ -12,6 +12,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "workdays.*",
         "refunds.*",
         "orders.view_*",
+        "inventory.view_*",
+        "payments.view_*",
         "wallet.view_*",
         "evidence.view_*",
     ],
@@ -24,7 +26,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "refunds.change_evidencerule",
         "orders.view_order",
     ],
-    "finance": ["refunds.view_payout", "orders.view_gatewayrefund", "orders.view_payment", "wallet.view_*"],
+    "finance": [
+        "refunds.view_payout",
+        "payments.view_gatewayrefund",
+        "payments.view_payment",
+        "wallet.view_*",
+    ],
     "agent": ["refunds.view_refundcase", "orders.view_order", "catalog.view_product", "catalog.view_seller"],
 }
 

@@ -1,7 +1,13 @@
+from collections.abc import Iterable
+from typing import NamedTuple
+
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from .models import Role, User
+from .models import Notice, Role, User
+
+# A notice longer than its column is cut, never refused: the change it reports already happened.
+_TEXT_MAX = Notice._meta.get_field("text").max_length
 
 
 def ensure_role_groups() -> None:
@@ -36,3 +42,26 @@ def create_staff(
     user.save()
     grant_roles(user=user, roles=roles)
     return user
+
+
+def notify(user: User, text: str, link: str = "") -> Notice:
+    """Tell one user something (money credited, a case moved); it is shown on their pages. Part of
+    the caller's transaction: a change rolled back takes its notice with it."""
+    return Notice.objects.create(user=user, text=text[:_TEXT_MAX], link=link)
+
+
+class Notification(NamedTuple):
+    """One thing to tell one user, for `notify_many`."""
+
+    user_id: int
+    text: str
+    link: str = ""
+
+
+def notify_many(notifications: Iterable[Notification]) -> list[Notice]:
+    """Several notices, each to its user with its own text, written in one statement: for an action
+    that collects what it has to tell while it works and writes it once, at its end (or the same
+    reminder to everyone holding a queue). Part of the caller's transaction, like `notify`."""
+    return Notice.objects.bulk_create(
+        [Notice(user_id=n.user_id, text=n.text[:_TEXT_MAX], link=n.link) for n in notifications]
+    )

@@ -1,16 +1,28 @@
 from typing import Annotated
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import PatchDict, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import Field, StrictBool
 
-from kameng.apitypes import MAX_ID, NO_NUL
-from kameng.orders.services import OrderError, import_card_keys
+from kameng.accounts.models import Role
+from kameng.accounts.permissions import require_role
+from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
 
-from .models import GoodsKind, Product
-from .selectors import listed_products
+from .models import GoodsKind, Product, Seller
+from .selectors import listed_products, seller_of
+from .services import (
+    MAX_PER_ORDER,
+    MAX_PRICE,
+    CatalogError,
+    ProductNotFound,
+    create_product,
+    import_card_keys,
+    update_product,
+)
 
 router = Router(tags=["catalog"])
 
@@ -70,8 +82,78 @@ def import_keys(request, product_id: ProductId, payload: KeysIn):
     product = get_object_or_404(Product, pk=product_id, seller__owner=request.user)
     try:
         report = import_card_keys(product=product, data=payload.text, actor=request.user)
-    except OrderError as e:
+    except CatalogError as e:
         raise HttpError(400, str(e)) from e
     if report.problems:
         return Status(422, {"detail": _("未导入任何卡密"), **report.__dict__})
     return report
+
+
+# --- the seller's own products ------------------------------------------------------------------
+
+Money = json_int(ge=0, le=MAX_PRICE)
+Whole = json_int(ge=0, le=2_147_483_647)  # a PositiveIntegerField's range on every database
+ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 422: dict}
+
+
+class ProductIn(Schema):
+    """A product as its seller writes it; money in 分. The catalog's own rules (a price above 0, a
+    kind that no longer changes once keys or orders exist) answer 400 with the reason."""
+
+    kind: GoodsKind
+    name: str = text(120, default=...)
+    description: str = text(5000)
+    price: Money
+    face_value: Money = 0
+    stock: Whole | None = None
+    max_per_order: json_int(ge=1, le=MAX_PER_ORDER) = 5
+    promise: str = text(200)
+    duration_days: Whole | None = None
+    is_active: StrictBool = True
+
+
+class SellerProductOut(Schema):
+    id: int
+    kind: str
+    name: str
+    description: str
+    price: int
+    face_value: int
+    stock: int | None
+    max_per_order: int
+    promise: str
+    duration_days: int | None
+    is_active: bool
+
+
+def _my_shop(request) -> Seller:
+    require_role(request.user, Role.SELLER)
+    seller = seller_of(request.user)
+    if seller is None:
+        raise PermissionDenied
+    return seller
+
+
+def _refused(e: CatalogError):
+    return Status(400, {"detail": str(e), "errors": e.errors})
+
+
+@router.post("/products", response={201: SellerProductOut, **ERRORS})
+def new_product(request, payload: ProductIn):
+    seller = _my_shop(request)
+    try:
+        product = create_product(seller=seller, **payload.model_dump())
+    except CatalogError as e:
+        return _refused(e)
+    return Status(201, product)
+
+
+@router.patch("/products/{product_id}", response={200: SellerProductOut, **ERRORS})
+def change_product(request, product_id: ProductId, payload: PatchDict[ProductIn]):
+    seller = _my_shop(request)
+    try:
+        return update_product(product_id=product_id, seller=seller, **payload)
+    except ProductNotFound as e:
+        raise Http404 from e
+    except CatalogError as e:
+        return _refused(e)

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Product
+from .services import MAX_PER_ORDER, MAX_PRICE
 
 
 class YuanField(forms.DecimalField):
@@ -19,8 +20,11 @@ class YuanField(forms.DecimalField):
 
 
 class ProductForm(forms.ModelForm):
-    price_yuan = YuanField(label=_("售价（元）"), min_value=0.01, max_value=100000)
-    face_value_yuan = YuanField(label=_("面值（元）"), required=False, max_value=100000)
+    """The seller's product form. It checks what a person typed; saving is catalog.services'
+    (create_product / update_product with `product_fields()`), never the form's."""
+
+    price_yuan = YuanField(label=_("售价（元）"), min_value=0.01, max_value=MAX_PRICE // 100)
+    face_value_yuan = YuanField(label=_("面值（元）"), required=False, max_value=MAX_PRICE // 100)
 
     class Meta:
         model = Product
@@ -41,12 +45,22 @@ class ProductForm(forms.ModelForm):
             self.fields["price_yuan"].initial = self.instance.price / 100
             self.fields["face_value_yuan"].initial = self.instance.face_value / 100
         self.fields["max_per_order"].min_value = 1
-        self.fields["max_per_order"].max_value = 100
+        self.fields["max_per_order"].max_value = MAX_PER_ORDER
 
-    def save(self, commit=True):
-        self.instance.price = self.cleaned_data["price_yuan"]
-        self.instance.face_value = self.cleaned_data.get("face_value_yuan") or 0
-        return super().save(commit)
+    def show_refusal(self, refusal) -> None:
+        """Put a catalog.services.CatalogError on the fields it names (money on the 元 fields)."""
+        on_form = {"price": "price_yuan", "face_value": "face_value_yuan"}
+        for name, messages in (refusal.errors or {"__all__": [str(refusal)]}).items():
+            field = on_form.get(name, name)
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+    def product_fields(self) -> dict:
+        """The valid form as catalog.services takes it: money in 分."""
+        fields = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        fields["price"] = self.cleaned_data["price_yuan"]
+        fields["face_value"] = self.cleaned_data.get("face_value_yuan") or 0
+        return fields
 
 
 class KeyImportForm(forms.Form):

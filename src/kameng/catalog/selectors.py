@@ -1,8 +1,8 @@
 from django.db.models import Count, Q
 
-from kameng.orders.models import CardKeyStatus
+from kameng.inventory.models import CardKeyStatus
 
-from .models import Product
+from .models import Product, Seller
 
 
 def listed_products():
@@ -12,3 +12,8 @@ def listed_products():
         .annotate(free_keys=Count("card_keys", filter=Q(card_keys__status=CardKeyStatus.AVAILABLE)))
         .order_by("kind", "price", "id")
     )
+
+
+def seller_of(user) -> Seller | None:
+    """The shop this user runs, if any."""
+    return Seller.objects.filter(owner=user).first()

@@ -6,7 +6,6 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.index, name="index"),
     path("p/<int:pk>/", views.product_detail, name="product"),
-    path("seller/", views.seller_home, name="seller_home"),
     path("seller/products/new/", views.seller_product_edit, name="seller_product_new"),
     path("seller/products/<int:pk>/", views.seller_product_edit, name="seller_product_edit"),
     path("seller/products/<int:pk>/keys/", views.seller_import_keys, name="seller_import_keys"),

@@ -1,17 +1,16 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kameng.accounts.permissions import role_required
-from kameng.orders.models import Order
-from kameng.orders.services import OrderError, available_keys, import_card_keys
+from kameng.inventory.selectors import available_keys
 
 from .forms import KeyImportForm, ProductForm
 from .models import GoodsKind, Product, Seller
-from .selectors import listed_products
+from .selectors import listed_products, seller_of
+from .services import CatalogError, create_product, import_card_keys, update_product
 
 
 def index(request):
@@ -30,25 +29,10 @@ def product_detail(request, pk: int):
 
 
 def _my_seller(request) -> Seller:
-    seller = Seller.objects.filter(owner=request.user).first()
+    seller = seller_of(request.user)
     if seller is None:
         raise PermissionDenied
     return seller
-
-
-@role_required("seller")
-def seller_home(request):
-    seller = _my_seller(request)
-    products = Product.objects.filter(seller=seller).order_by("-id")
-    orders = Paginator(Order.objects.filter(seller=seller).select_related("product", "buyer"), 30).get_page(
-        request.GET.get("page")
-    )
-    stock = {p.pk: available_keys(p) for p in products if p.kind == GoodsKind.CARD_KEY}
-    return render(
-        request,
-        "catalog/seller_home.html",
-        {"seller": seller, "products": products, "orders": orders, "stock": stock},
-    )
 
 
 @role_required("seller")
@@ -58,9 +42,16 @@ def seller_product_edit(request, pk: int | None = None):
     product = get_object_or_404(Product, pk=pk, seller=seller) if pk else Product(seller=seller)
     form = ProductForm(request.POST or None, instance=product)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("商品已保存。"))
-        return redirect("catalog:seller_home")
+        try:
+            if pk:
+                update_product(product_id=product.pk, seller=seller, **form.product_fields())
+            else:
+                create_product(seller=seller, **form.product_fields())
+        except CatalogError as e:
+            form.show_refusal(e)
+        else:
+            messages.success(request, _("商品已保存。"))
+            return redirect("orders:seller_home")
     return render(request, "catalog/seller_product_form.html", {"form": form, "product": product})
 
 
@@ -77,7 +68,7 @@ def seller_import_keys(request, pk: int):
         )
         try:
             report = import_card_keys(product=product, data=data, actor=request.user)
-        except OrderError as e:
+        except CatalogError as e:
             form.add_error(None, str(e))
         else:
             if not report.problems:
@@ -86,9 +77,9 @@ def seller_import_keys(request, pk: int):
                     _("已导入 %(n)d 条卡密（跳过空行 %(b)d 行）。")
                     % {"n": report.added, "b": report.blank_lines},
                 )
-                return redirect("catalog:seller_home")
+                return redirect("orders:seller_home")
     return render(
         request,
         "catalog/seller_import.html",
-        {"form": form, "product": product, "report": report, "stock": available_keys(product)},
+        {"form": form, "product": product, "report": report, "stock": available_keys(product.pk)},
     )

@@ -3,12 +3,12 @@ session auth, CSRF, the same database). Mounted only when KAMENG_BENCH=1."""
 
 from ninja import Router, Status
 
-from kameng.accounts.models import Notice
+from kameng.accounts.services import notify
 
 router = Router(tags=["bench"])
 
 
 @router.post("/insert", response={201: dict})
 def insert_one_row(request):
-    Notice.objects.create(user=request.user, text="bench")
+    notify(request.user, "bench")
     return Status(201, {"ok": True})

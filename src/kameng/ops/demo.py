@@ -4,18 +4,17 @@ from django.db import transaction
 
 from kameng.accounts.models import Role, User
 from kameng.accounts.services import create_staff, grant_roles, register_buyer
-from kameng.catalog.models import GoodsKind, Product, Seller
-from kameng.orders.gateway import get_gateway
+from kameng.catalog.models import GoodsKind
+from kameng.catalog.services import create_product, create_seller, import_card_keys
 from kameng.orders.models import Order
 from kameng.orders.services import (
     deliver_custom_service,
-    import_card_keys,
     place_order,
     reveal_card_keys,
     start_order_gateway_payment,
-    start_topup,
-    sync_payment,
 )
+from kameng.payments.gateway import get_gateway
+from kameng.payments.services import start_gateway_payment, start_topup, sync_payment
 
 PASSWORD = "kameng-demo"
 
@@ -41,19 +40,7 @@ def _gateway_pay(order: Order, buyer, times: int = 1) -> None:
             else (None, None)
         )
         if payment is None:  # a second payment for an already paid order: the buyer's second tab
-            from kameng.orders.models import Payment, PayMethod
-            from kameng.orders.services import _new_no
-
-            payment = Payment.objects.create(
-                out_trade_no=_new_no("P"),
-                user=buyer,
-                order=order,
-                purpose="order",
-                method=PayMethod.GATEWAY,
-                gateway="sandbox",
-                amount=order.amount,
-            )
-            get_gateway().create_trade(out_trade_no=payment.out_trade_no, amount=order.amount, subject="dup")
+            payment, _url = start_gateway_payment(user=buyer, order=order, amount=order.amount, subject="dup")
         get_gateway().pay(payment.out_trade_no)
         sync_payment(payment)
         order.refresh_from_db()
@@ -87,7 +74,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         username="finance1", password=PASSWORD, roles=[Role.FINANCE], agent_no="3001", display_name="财务刘"
     )
 
-    platform = Seller.objects.create(
+    platform = create_seller(
         name="卡盟自营", is_platform=True, contact_phone="400-820-6166", address="上海市浦东新区示例路 1 号"
     )
     sellers = {}
@@ -98,13 +85,13 @@ def load_demo() -> list[tuple[str, str, str]]:
     ]:
         user = register_buyer(username=username, password=PASSWORD, display_name=name)
         grant_roles(user=user, roles=[Role.SELLER])
-        sellers[username] = Seller.objects.create(
+        sellers[username] = create_seller(
             name=name, owner=user, contact_phone=phone, address="杭州市西湖区示例大厦 8 楼"
         )
 
     star = sellers["seller_star"]
     p = {}
-    p["qq"] = Product.objects.create(
+    p["qq"] = create_product(
         seller=platform,
         kind=GoodsKind.CARD_KEY,
         name="腾讯Q币卡 100元",
@@ -112,7 +99,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         price=98_50,
         description="官方正版 Q 币卡密，自动发货。",
     )
-    p["jd"] = Product.objects.create(
+    p["jd"] = create_product(
         seller=star,
         kind=GoodsKind.CARD_KEY,
         name="京东E卡 50元",
@@ -120,7 +107,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         price=49_00,
         description="卡密自动发货，可在京东绑定使用。",
     )
-    p["wz"] = Product.objects.create(
+    p["wz"] = create_product(
         seller=star,
         kind=GoodsKind.CARD_KEY,
         name="王者荣耀点券 60元",
@@ -128,7 +115,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         price=57_00,
         description="点券卡密。",
     )
-    p["yuanshen"] = Product.objects.create(
+    p["yuanshen"] = create_product(
         seller=star,
         kind=GoodsKind.DIRECT_TOPUP,
         name="原神 创世结晶 6480 直充",
@@ -136,7 +123,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         price=618_00,
         description="填写 UID，自动到账。",
     )
-    p["phone"] = Product.objects.create(
+    p["phone"] = create_product(
         seller=platform,
         kind=GoodsKind.DIRECT_TOPUP,
         name="手机话费 100元 直充",
@@ -144,7 +131,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         price=99_00,
         description="三网话费，自动充值。",
     )
-    p["video"] = Product.objects.create(
+    p["video"] = create_product(
         seller=sellers["seller_vip"],
         kind=GoodsKind.ACTIVATION,
         name="视频会员 年卡",
@@ -153,7 +140,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         duration_days=365,
         description="填写会员账号，卖家为您开通。",
     )
-    p["office"] = Product.objects.create(
+    p["office"] = create_product(
         seller=sellers["seller_vip"],
         kind=GoodsKind.ACTIVATION,
         name="办公软件 一年授权",
@@ -161,7 +148,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         duration_days=365,
         stock=50,
     )
-    p["boost"] = Product.objects.create(
+    p["boost"] = create_product(
         seller=sellers["seller_study"],
         kind=GoodsKind.CUSTOM_SERVICE,
         name="王者荣耀 代练 钻石→星耀",
@@ -169,7 +156,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         stock=20,
         promise="7 天内完成，不使用外挂",
     )
-    p["check"] = Product.objects.create(
+    p["check"] = create_product(
         seller=sellers["seller_study"],
         kind=GoodsKind.CUSTOM_SERVICE,
         name="论文降重服务",
@@ -177,7 +164,7 @@ def load_demo() -> list[tuple[str, str, str]]:
         stock=20,
         promise="查重率低于 15%",
     )
-    p["steam"] = Product.objects.create(
+    p["steam"] = create_product(
         seller=platform,
         kind=GoodsKind.CARD_KEY,
         name="Steam 钱包充值卡 600元",

@@ -8,21 +8,15 @@ log = logging.getLogger(__name__)
 
 
 def tick(now=None) -> dict:
-    from kameng.orders.models import Delivery, DeliveryStatus, SandboxTrade
+    from kameng.orders.models import Delivery, DeliveryStatus
     from kameng.orders.services import expire_pending_orders
-    from kameng.orders.tasks import retry_delivery_task, send_sandbox_callback
+    from kameng.orders.tasks import retry_delivery_task
+    from kameng.payments.gateway import get_gateway
 
     now = now or timezone.now()
     done = {"expired": expire_pending_orders(now)}
     # The sandbox gateway re-sends callbacks we have not acknowledged, like real gateways do.
-    unacked = list(
-        SandboxTrade.objects.exclude(status=SandboxTrade.Status.WAITING)
-        .filter(acknowledged=False, callbacks_sent__lt=8)
-        .values_list("out_trade_no", flat=True)[:100]
-    )
-    for out_trade_no in unacked:
-        send_sandbox_callback.enqueue(out_trade_no)
-    done["callbacks"] = len(unacked)
+    done["callbacks"] = get_gateway("sandbox").resend_unacknowledged()
     # Top-ups whose result was unknown: ask the supplier again.
     unknown = list(
         Delivery.objects.filter(status=DeliveryStatus.UNKNOWN).values_list("order_id", flat=True)[:100]

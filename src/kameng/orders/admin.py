@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import CardKey, Delivery, GatewayRefund, Order, Payment
+from kameng.inventory.models import CardKey
+from kameng.payments.models import Payment
+
+from .aftersales import reverify_revoked_keys
+from .models import Delivery, Order
 
 
 class PaymentInline(admin.TabularInline):
@@ -31,6 +35,7 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
 
+# Registered here rather than in inventory: its action asks the supplier through orders (aftersales).
 @admin.register(CardKey)
 class CardKeyAdmin(admin.ModelAdmin):
     """Never shows the secret: only its status and the facts around it."""
@@ -42,8 +47,6 @@ class CardKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("向供应商核验已撤回的卡密，未兑换的重新上架"))
     def reverify(self, request, queryset):
-        from .aftersales import reverify_revoked_keys
-
         back, kept = reverify_revoked_keys(
             key_ids=list(queryset.values_list("pk", flat=True)), actor=request.user
         )
@@ -59,15 +62,6 @@ class CardKeyAdmin(admin.ModelAdmin):
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ("order", "status", "supplier_ref", "supplier_result", "activated_at", "delivered_at")
-    list_filter = ("status",)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(GatewayRefund)
-class GatewayRefundAdmin(admin.ModelAdmin):
-    list_display = ("key", "payment", "amount", "status", "attempts", "last_error", "gateway_refund_no")
     list_filter = ("status",)
 
     def has_change_permission(self, request, obj=None):

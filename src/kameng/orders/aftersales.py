@@ -8,28 +8,15 @@ from django.utils.translation import gettext as _
 
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.services import append_event
+from kameng.inventory import secrets as keyvault
+from kameng.inventory.models import CardKey, CardKeyStatus
+from kameng.payments.models import Payment, PaymentStatus
 from kameng.wallet import selectors as ledger
 from kameng.wallet import services as wallet
 
-from . import secrets as keyvault
-from .models import (
-    DELIVERABLE,
-    CardKey,
-    CardKeyStatus,
-    Delivery,
-    DeliveryStatus,
-    Order,
-    OrderStatus,
-    Payment,
-    PaymentStatus,
-)
-from .services import OrderError, _deliver_locked, _event, _finish_delivery, _lock_order, _take_keys
+from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus
+from .services import OrderError, append_order_event, deliver_locked, finish_delivery, take_keys
 from .supplier import card_key_redemption
-
-
-def lock_order(order_id: int) -> Order:
-    """Lock the order row (with its product and seller)."""
-    return _lock_order(order_id)
 
 
 @dataclass(frozen=True)
@@ -142,14 +129,14 @@ def settle(order: Order) -> int:
         lines=[wallet.Line(wallet.escrow_code(order.pk), -held), wallet.Line(payee(order), held)],
     )
     if created:
-        _event(order, "settled", amount=held, payee=payee(order))
+        append_order_event(order, "settled", amount=held, payee=payee(order))
     return held if created else 0
 
 
 def recheck_topup(facts: OrderFacts) -> str:
     """Ask the supplier again about an unknown top-up; returns the delivery status after, and
     keeps `facts` in step with it."""
-    _deliver_locked(facts.order)
+    deliver_locked(facts.order)
     facts.delivery = Delivery.objects.get(order=facts.order)
     return facts.delivery.status
 
@@ -179,7 +166,7 @@ def void_for_refund(order: Order, *, revoke_keys: bool) -> None:
     order.status = OrderStatus.REFUNDED
     order.refunded_at = timezone.now()
     order.save(update_fields=["status", "refunded_at"])
-    _event(order, "refunded_void", revoked_keys=revoke_keys)
+    append_order_event(order, "refunded_void", revoked_keys=revoke_keys)
 
 
 def replace_goods(order: Order) -> None:
@@ -188,15 +175,15 @@ def replace_goods(order: Order) -> None:
         old = list(
             CardKey.objects.filter(order=order, status=CardKeyStatus.ASSIGNED).values_list("pk", flat=True)
         )
-        fresh = _take_keys(order)
+        fresh = take_keys(order)
         if not fresh:
             raise OrderError(_("库存不足，无法补发。"))
         CardKey.objects.filter(pk__in=old).update(status=CardKeyStatus.REVOKED)
-        _event(order, "replaced", keys=len(fresh))
+        append_order_event(order, "replaced", keys=len(fresh))
         if order.status in DELIVERABLE:
             # Replacing for an order still waiting for stock is its delivery: mark it delivered, or a
             # later restock retry would hand the buyer a second set of keys.
-            _finish_delivery(
+            finish_delivery(
                 order,
                 Delivery.objects.select_for_update().get(order=order),
                 timezone.now(),
@@ -213,8 +200,8 @@ def replace_goods(order: Order) -> None:
     order.status = OrderStatus.PAID
     order.delivered_at = None
     order.save(update_fields=["status", "delivered_at"])
-    _event(order, "redelivery_started")
-    _deliver_locked(order)
+    append_order_event(order, "redelivery_started")
+    deliver_locked(order)
 
 
 def stock_left(order: Order) -> int:

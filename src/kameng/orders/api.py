@@ -10,8 +10,9 @@ from pydantic import Field
 from kameng.accounts.permissions import get_owned_or_404
 from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
 from kameng.catalog.models import Product
+from kameng.payments.models import PayMethod
 
-from .models import Order, PayMethod
+from .models import Order
 from .selectors import orders_with_facts
 from .services import (
     OrderError,

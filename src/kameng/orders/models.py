@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kameng.catalog.models import GoodsKind
+from kameng.payments.models import PayMethod
 
 
 class OrderStatus(models.TextChoices):
@@ -20,11 +21,6 @@ class OrderStatus(models.TextChoices):
 
 # An order in one of these states can still receive goods; refund and delivery exclude each other.
 DELIVERABLE = {OrderStatus.PAID, OrderStatus.DELIVERING}
-
-
-class PayMethod(models.TextChoices):
-    BALANCE = "balance", _("余额支付")
-    GATEWAY = "gateway", _("在线支付")
 
 
 class Order(models.Model):
@@ -71,95 +67,6 @@ class Order(models.Model):
         return f"order:{self.pk}"
 
 
-class PaymentStatus(models.TextChoices):
-    CREATED = "created", _("待支付")
-    SUCCEEDED = "succeeded", _("支付成功")
-    FAILED = "failed", _("支付失败")
-
-
-class Payment(models.Model):
-    """Money that came in: for an order (by balance or gateway) or a wallet top-up (gateway).
-
-    More than one succeeded payment for one order is a duplicate payment (SPEC §4).
-    """
-
-    class Purpose(models.TextChoices):
-        ORDER = "order", _("订单支付")
-        TOPUP = "topup", _("余额充值")
-
-    out_trade_no = models.CharField(_("商户单号"), max_length=40, unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
-    purpose = models.CharField(max_length=10, choices=Purpose.choices)
-    method = models.CharField(max_length=10, choices=PayMethod.choices)
-    gateway = models.CharField(max_length=20, blank=True)
-    gateway_trade_no = models.CharField(_("通道流水号"), max_length=64, null=True, blank=True)
-    amount = models.PositiveBigIntegerField(_("金额（分）"))
-    status = models.CharField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.CREATED)
-    # The order could no longer take the money (expired/cancelled/refunded): it went to the buyer's balance.
-    credited_to_balance = models.BooleanField(default=False)
-    callbacks = models.PositiveIntegerField(_("回调次数"), default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("支付")
-        verbose_name_plural = _("支付")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["gateway", "gateway_trade_no"],
-                name="payment_gateway_trade_unique",
-                condition=Q(gateway_trade_no__isnull=False),
-            ),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return self.out_trade_no
-
-
-class CardKeyStatus(models.TextChoices):
-    AVAILABLE = "available", _("可售")
-    ASSIGNED = "assigned", _("已发放")
-    REVOKED = "revoked", _("已撤回")
-    QUARANTINED = "quarantined", _("待核验")
-
-
-class CardKey(models.Model):
-    """One card key. The secret is Fernet-encrypted; `fingerprint` (keyed HMAC) finds duplicates."""
-
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="card_keys")
-    secret_enc = models.TextField()
-    fingerprint = models.CharField(max_length=64)
-    batch = models.CharField(_("批次"), max_length=40, blank=True)
-    status = models.CharField(max_length=12, choices=CardKeyStatus.choices, default=CardKeyStatus.AVAILABLE)
-    order = models.ForeignKey(
-        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="card_keys"
-    )
-    assigned_at = models.DateTimeField(null=True, blank=True)
-    # The buyer's first explicit reveal: the fact that decides a "never opened" refund.
-    viewed_at = models.DateTimeField(_("首次查看"), null=True, blank=True)
-    # What the supplier says: None = unknown, True = redeemed, False = not redeemed.
-    redeemed = models.BooleanField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("卡密")
-        verbose_name_plural = _("卡密")
-        constraints = [
-            models.UniqueConstraint(fields=["product", "fingerprint"], name="cardkey_unique_per_product"),
-            models.CheckConstraint(
-                condition=Q(status="assigned", order__isnull=False) | ~Q(status="assigned"),
-                name="cardkey_assigned_has_order",
-            ),
-        ]
-        indexes = [models.Index(fields=["product", "status", "id"])]
-
-    def __str__(self) -> str:
-        return f"CardKey#{self.pk}"  # never the secret
-
-
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("待发货")
     UNKNOWN = "unknown", _("结果未知")
@@ -191,57 +98,6 @@ class Delivery(models.Model):
     class Meta:
         verbose_name = _("发货记录")
         verbose_name_plural = _("发货记录")
-
-
-class GatewayRefund(models.Model):
-    """A refund sent back through the gateway. The row id is the gateway's idempotency key, and a
-    failed attempt is kept so the retry reuses it: money never goes back twice."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("处理中")
-        SUCCEEDED = "succeeded", _("已退回")
-        FAILED = "failed", _("失败，待重试")
-
-    key = models.CharField(max_length=80, unique=True)
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="gateway_refunds")
-    amount = models.PositiveBigIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=200, blank=True)
-    gateway_refund_no = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = _("原路退款")
-        verbose_name_plural = _("原路退款")
-
-
-class SandboxTrade(models.Model):
-    """The sandbox gateway's own record of a trade (the outside world's state, not ours)."""
-
-    class Status(models.TextChoices):
-        WAITING = "waiting", _("等待支付")
-        PAID = "paid", _("已支付")
-        FAILED = "failed", _("支付失败")
-
-    out_trade_no = models.CharField(max_length=40, unique=True)
-    subject = models.CharField(max_length=120, blank=True)
-    amount = models.PositiveBigIntegerField()
-    paid_amount = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
-    trade_no = models.CharField(max_length=64, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    callbacks_sent = models.PositiveIntegerField(default=0)
-    acknowledged = models.BooleanField(default=False)
-
-
-class SandboxRefund(models.Model):
-    key = models.CharField(max_length=80, unique=True)
-    trade_no = models.CharField(max_length=64)
-    amount = models.PositiveBigIntegerField()
-    refund_no = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class SupplierTopup(models.Model):

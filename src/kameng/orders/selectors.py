@@ -1,3 +1,5 @@
+from kameng.payments.models import PaymentStatus
+
 from .models import Order
 
 
@@ -8,4 +10,4 @@ def orders_with_facts():
 
 
 def successful_payments(order: Order):
-    return [p for p in order.payments.all() if p.status == "succeeded"]
+    return [p for p in order.payments.all() if p.status == PaymentStatus.SUCCEEDED]

@@ -1,44 +1,37 @@
-"""Orders, payments, card keys and delivery. Each public function is one transaction.
+"""Orders and their delivery. Each public function is one transaction (or part of the caller's).
 
 Locking rule: anything that changes an order's payment or delivery facts first locks the order row
-(`_lock_order`). Refund (in refunds.services) takes the same lock, so refund and delivery of one
+(`lock_order`). Refund (in refunds.services) takes the same lock, so refund and delivery of one
 order are decided one after the other, never both.
+
+Money for an order arrives two ways: from the buyer's balance (`place_order`), or through the
+gateway, when payments hands a succeeded payment to `apply_order_payment` (registered as the
+payments.hooks handler in OrdersConfig.ready()).
 """
 
-import csv
 import logging
-import re
-import secrets
-from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kameng.accounts.models import Notice
+from kameng.accounts.services import notify
 from kameng.catalog.models import GoodsKind, Product
 from kameng.evidence.services import append_event
 from kameng.evidence.uploads import UploadError
 from kameng.evidence.uploads import inspect as inspect_upload
+from kameng.inventory import services as inventory
+from kameng.inventory.selectors import available_keys, has_available_keys
+from kameng.money import yuan
+from kameng.numbering import new_no
+from kameng.payments import services as payments
+from kameng.payments.models import Payment, PayMethod
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
-from . import secrets as keyvault
-from .gateway import Callback, get_gateway
-from .models import (
-    DELIVERABLE,
-    CardKey,
-    CardKeyStatus,
-    Delivery,
-    DeliveryStatus,
-    Order,
-    OrderStatus,
-    Payment,
-    PaymentStatus,
-    PayMethod,
-)
+from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus
 from .supplier import supplier
 
 log = logging.getLogger(__name__)
@@ -47,19 +40,14 @@ PAY_WINDOW = timedelta(minutes=15)
 DELIVERY_ARCHIVES = frozenset(
     {"application/zip", "application/x-7z-compressed", "application/x-rar-compressed"}
 )
-MAX_TOPUP = 5_000_00  # 分: one top-up at most ¥5000
-MAX_KEY_LENGTH = 200
-MAX_KEYS_PER_IMPORT = 5000
 
 
 class OrderError(Exception):
     """A request the shop refuses; the message is for the user, in their language."""
 
 
-def _new_no(prefix: str) -> str:
-    # 8 random digits per second: a collision needs ~10^4 orders in one second (then the unique
-    # constraint refuses it rather than mixing two orders).
-    return prefix + timezone.localtime().strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**8):08d}"
+def new_order_no() -> str:
+    return new_no("KM")
 
 
 def locking(**lookup):
@@ -70,11 +58,13 @@ def locking(**lookup):
     return Order.objects.select_for_update(of=("self",)).select_related("product", "seller").filter(**lookup)
 
 
-def _lock_order(order_id: int) -> Order:
+def lock_order(order_id: int) -> Order:
+    """Lock the order row (with its product and seller, read): call it first, inside a transaction."""
     return locking(pk=order_id).get()
 
 
-def _event(order: Order, kind: str, *, actor=None, actor_label: str = "", **data) -> None:
+def append_order_event(order: Order, kind: str, *, actor=None, actor_label: str = "", **data) -> None:
+    """Append one event to the order's chain. The caller holds the order lock."""
     append_event(
         stream=order.stream,
         kind=kind,
@@ -82,117 +72,6 @@ def _event(order: Order, kind: str, *, actor=None, actor_label: str = "", **data
         actor_label=actor_label or ("" if actor else "系统"),
         data=data,
     )
-
-
-def _notify(user, text: str, link: str = "") -> None:
-    Notice.objects.create(user=user, text=text[:300], link=link)
-
-
-# --- card-key import ---------------------------------------------------------------------------
-
-
-@dataclass
-class ImportReport:
-    added: int = 0
-    blank_lines: int = 0
-    duplicates_in_file: list[int] = field(default_factory=list)  # line numbers
-    already_in_stock: list[int] = field(default_factory=list)
-    invalid: list[int] = field(default_factory=list)
-
-    @property
-    def problems(self) -> bool:
-        return bool(self.duplicates_in_file or self.already_in_stock or self.invalid)
-
-
-def parse_key_file(data: bytes | str) -> list[tuple[int, str]]:
-    """(line number, key) for each line of a TXT or CSV, UTF-8 or GB18030; blank lines give ""."""
-    if isinstance(data, bytes):
-        if b"\x00" in data:
-            raise OrderError(_("文件不是文本文件，请上传 TXT 或 CSV。"))
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:  # bytes that are neither (a binary file without NUL bytes)
-            raise OrderError(_("无法识别文件编码，请使用 UTF-8。"))
-    else:
-        text = data
-    # Only CR/LF end a line (str.splitlines would also split on form feeds and the like, hiding them).
-    lines = re.split(r"\r\n|\r|\n", text.removeprefix("\ufeff"))
-    if lines[-1] == "":
-        lines.pop()  # the newline that ends the last line does not start a blank one
-    return [(number, _key_of_line(line)) for number, line in enumerate(lines, start=1)]
-
-
-def _key_of_line(line: str) -> str:
-    """A line is one key. CSV quoting is undone for a one-column row; a row with several filled
-    columns (card number, password) is kept whole, never cut at the first comma."""
-    fields = [cell.strip() for cell in next(csv.reader([line]), [])]
-    filled = [cell for cell in fields if cell]
-    return filled[0] if len(filled) == 1 else line.strip()
-
-
-@transaction.atomic
-def import_card_keys(*, product: Product, data: bytes | str, actor, batch: str = "") -> ImportReport:
-    """Import card keys all-or-nothing: any duplicate or malformed line imports nothing and is reported."""
-    if product.kind != GoodsKind.CARD_KEY:
-        raise OrderError(_("只有卡密类商品可以导入卡密。"))
-    # The product row is the owner of the "product:<id>" event stream: two imports take turns.
-    Product.objects.select_for_update().filter(pk=product.pk).first()
-    report = ImportReport()
-    rows = parse_key_file(data)
-    seen: dict[str, int] = {}
-    candidates = []
-    for number, value in rows:
-        if not value:
-            report.blank_lines += 1
-            continue
-        if len(value) > MAX_KEY_LENGTH or any(ord(ch) < 32 for ch in value):
-            report.invalid.append(number)
-            continue
-        fp = keyvault.fingerprint(value)
-        if fp in seen:
-            report.duplicates_in_file.append(number)
-            continue
-        seen[fp] = number
-        candidates.append((number, value, fp))
-    if len(candidates) > MAX_KEYS_PER_IMPORT:
-        raise OrderError(_("单次最多导入 %(n)d 条卡密。") % {"n": MAX_KEYS_PER_IMPORT})
-    existing = set(
-        CardKey.objects.filter(product=product, fingerprint__in=[fp for _, _, fp in candidates]).values_list(
-            "fingerprint", flat=True
-        )
-    )
-    report.already_in_stock = [number for number, _, fp in candidates if fp in existing]
-    if report.problems:
-        return report
-    if not candidates:
-        raise OrderError(_("文件中没有卡密。"))
-    batch = batch or timezone.localtime().strftime("%Y%m%d%H%M%S")
-    try:
-        CardKey.objects.bulk_create(
-            [
-                CardKey(product=product, secret_enc=keyvault.encrypt(v), fingerprint=fp, batch=batch)
-                for _, v, fp in candidates
-            ]
-        )
-    except IntegrityError as e:  # a concurrent import of the same keys
-        raise OrderError(_("有卡密刚刚被其他导入添加，请重试。")) from e
-    report.added = len(candidates)
-    append_event(
-        stream=f"product:{product.pk}",
-        kind="card_keys_imported",
-        actor=actor,
-        data={"count": report.added, "batch": batch},
-    )
-    transaction.on_commit(lambda: _deliver_waiting_later(product.pk))
-    return report
-
-
-def available_keys(product: Product) -> int:
-    return CardKey.objects.filter(product=product, status=CardKeyStatus.AVAILABLE).count()
 
 
 # --- placing and paying orders -------------------------------------------------------------------
@@ -207,7 +86,7 @@ def _check_purchase(product: Product, quantity: int, target_account: str) -> Non
         raise OrderError(_("该商品每单最多购买 %(n)d 件。") % {"n": product.max_per_order})
     if product.kind in (GoodsKind.DIRECT_TOPUP, GoodsKind.ACTIVATION) and not target_account.strip():
         raise OrderError(_("请填写充值账号。"))
-    if product.kind == GoodsKind.CARD_KEY and available_keys(product) < quantity:
+    if product.kind == GoodsKind.CARD_KEY and available_keys(product.pk) < quantity:
         raise OrderError(_("库存不足，请减少数量或稍后再试。"))
     if product.kind != GoodsKind.CARD_KEY and product.stock is not None and product.stock < quantity:
         raise OrderError(_("库存不足，请减少数量或稍后再试。"))
@@ -229,7 +108,7 @@ def place_order(
         raise OrderError(_("不支持的支付方式。"))
     amount = product.price * quantity
     order = Order.objects.create(
-        no=_new_no("KM"),
+        no=new_order_no(),
         buyer=buyer,
         product=product,
         seller=product.seller,
@@ -242,18 +121,11 @@ def place_order(
         expires_at=timezone.now() + PAY_WINDOW,
     )
     Delivery.objects.create(order=order)
-    _event(order, "order_placed", actor=buyer, amount=amount, quantity=quantity, pay_method=pay_method)
+    append_order_event(
+        order, "order_placed", actor=buyer, amount=amount, quantity=quantity, pay_method=pay_method
+    )
     if pay_method == PayMethod.BALANCE:
-        payment = Payment.objects.create(
-            out_trade_no=_new_no("P"),
-            user=buyer,
-            order=order,
-            purpose=Payment.Purpose.ORDER,
-            method=PayMethod.BALANCE,
-            amount=amount,
-            status=PaymentStatus.SUCCEEDED,
-            paid_at=timezone.now(),
-        )
+        payment = payments.record_balance_payment(user=buyer, order=order, amount=amount)
         try:
             wallet.post(
                 key=f"order:{order.pk}:balance",
@@ -279,120 +151,36 @@ def start_order_gateway_payment(*, order: Order, user) -> tuple[Payment, str]:
         raise OrderError(_("订单不存在。"))
     with transaction.atomic():
         # Checked under the order lock: the caller's copy may predate a cancel or expiry in another tab.
-        order = _lock_order(order.pk)
+        order = lock_order(order.pk)
         if order.status != OrderStatus.PENDING:
             raise OrderError(_("该订单当前无需支付。"))
-        payment = Payment.objects.create(
-            out_trade_no=_new_no("P"),
-            user=user,
-            order=order,
-            purpose=Payment.Purpose.ORDER,
-            method=PayMethod.GATEWAY,
-            gateway="sandbox",
-            amount=order.amount,
+        return payments.start_gateway_payment(
+            user=user, order=order, amount=order.amount, subject=order.product.name
         )
-        url = get_gateway().create_trade(
-            out_trade_no=payment.out_trade_no, amount=order.amount, subject=order.product.name
-        )
-    return payment, url
 
 
-def start_topup(*, user, amount: int) -> tuple[Payment, str]:
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 100:
-        raise OrderError(_("充值金额至少 1 元。"))
-    if amount > MAX_TOPUP:
-        raise OrderError(_("单次充值最多 %(n)d 元。") % {"n": MAX_TOPUP // 100})
-    with transaction.atomic():
-        payment = Payment.objects.create(
-            out_trade_no=_new_no("P"),
-            user=user,
-            purpose=Payment.Purpose.TOPUP,
-            method=PayMethod.GATEWAY,
-            gateway="sandbox",
-            amount=amount,
-        )
-        url = get_gateway().create_trade(out_trade_no=payment.out_trade_no, amount=amount, subject="余额充值")
-    return payment, url
-
-
-@dataclass(frozen=True)
-class CallbackResult:
-    ok: bool
-    message: str
-    duplicate: bool = False
-
-
-def receive_callback(*, gateway_name: str, body: bytes, signature: str) -> CallbackResult:
-    """A gateway callback. Bad signature or amount: refused and logged. Replays: acknowledged, no effect."""
-    gateway = get_gateway(gateway_name)
-    try:
-        cb = gateway.verify(body, signature)
-    except ValueError as e:
-        log.warning("payment callback refused (%s): gateway=%s", e, gateway_name)
-        return CallbackResult(False, "bad signature")
-    return apply_gateway_result(gateway_name=gateway_name, cb=cb)
-
-
-@transaction.atomic
-def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
-    payment = Payment.objects.select_for_update().filter(out_trade_no=cb.out_trade_no).first()
-    if payment is None or payment.gateway != gateway_name:
-        log.warning("payment callback for unknown out_trade_no=%s", cb.out_trade_no)
-        return CallbackResult(False, "unknown trade")
-    Payment.objects.filter(pk=payment.pk).update(callbacks=F("callbacks") + 1)
-    if payment.status != PaymentStatus.CREATED:
-        if payment.gateway_trade_no == cb.trade_no:
-            return CallbackResult(True, "already processed", duplicate=True)
-        log.warning(
-            "payment %s: second trade %s differs from %s",
-            payment.out_trade_no,
-            cb.trade_no,
-            payment.gateway_trade_no,
-        )
-        return CallbackResult(False, "conflicting trade")
-    if cb.amount != payment.amount:
-        log.warning(
-            "payment %s: callback amount %s != %s, refused", payment.out_trade_no, cb.amount, payment.amount
-        )
-        return CallbackResult(False, "amount mismatch")
-    if cb.status != "SUCCESS":
-        payment.status = PaymentStatus.FAILED
-        payment.gateway_trade_no = cb.trade_no
-        payment.save(update_fields=["status", "gateway_trade_no"])
-        return CallbackResult(True, "failed recorded")
-    payment.status = PaymentStatus.SUCCEEDED
-    payment.gateway_trade_no = cb.trade_no
-    payment.paid_at = timezone.now()
-    payment.save(update_fields=["status", "gateway_trade_no", "paid_at"])
-    money_in = f"payment:{gateway_name}:{cb.trade_no}"
-    if payment.purpose == Payment.Purpose.TOPUP:
-        wallet.post(
-            key=money_in,
-            kind="topup",
-            reference=payment.out_trade_no,
-            lines=[
-                Line(wallet.GATEWAY, -payment.amount),
-                Line(wallet.buyer_code(payment.user_id), payment.amount),
-            ],
-        )
-        _notify(payment.user, _("充值成功：¥%(amt)s 已到账。") % {"amt": yuan(payment.amount)}, "/wallet/")
-        return CallbackResult(True, "topup credited")
-    order = _lock_order(payment.order_id)
+def apply_order_payment(payment: Payment, *, ledger_key: str) -> str:
+    """The payments.hooks handler: the gateway confirmed `payment` for its order. payments has
+    deduplicated the callback under the payment's row lock and marked the payment succeeded, in the
+    transaction this runs in; here the order's lock decides what the money is for:
+    a pending order is paid and delivered; an order that can no longer take it (expired, cancelled,
+    refunded) has it credited to the buyer's balance, and the buyer is told; an order already paid
+    keeps it as a duplicate payment for the refund engine (clause 2). Returns the callback's result."""
+    order = lock_order(payment.order_id)
     if order.status == OrderStatus.PENDING:
         wallet.post(
-            key=money_in,
+            key=ledger_key,
             kind="order_payment",
             reference=order.no,
             lines=[Line(wallet.GATEWAY, -payment.amount), Line(wallet.escrow_code(order.pk), payment.amount)],
         )
         _mark_paid(order, payment)
-        return CallbackResult(True, "order paid")
+        return "order paid"
     if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REFUNDED):
         # Never lose late money: it becomes balance, and the buyer is told.
-        payment.credited_to_balance = True
-        payment.save(update_fields=["credited_to_balance"])
+        payments.mark_credited_to_balance(payment)
         wallet.post(
-            key=money_in,
+            key=ledger_key,
             kind="late_payment",
             reference=order.no,
             lines=[
@@ -400,88 +188,73 @@ def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
                 Line(wallet.buyer_code(order.buyer_id), payment.amount),
             ],
         )
-        _event(order, "late_payment_credited", amount=payment.amount, out_trade_no=payment.out_trade_no)
-        _notify(
+        append_order_event(
+            order, "late_payment_credited", amount=payment.amount, out_trade_no=payment.out_trade_no
+        )
+        notify(
             order.buyer,
             _("订单 %(no)s 已关闭后收到您的付款 ¥%(amt)s，已存入您的余额。")
             % {"no": order.no, "amt": yuan(payment.amount)},
             f"/orders/{order.no}/",
         )
-        return CallbackResult(True, "late payment credited to balance")
+        return "late payment credited to balance"
     # The order was already paid: this is a duplicate payment. Keep it in the order's escrow so the
     # refund engine finds "more than one successful payment" and returns it (clause 2).
     wallet.post(
-        key=money_in,
+        key=ledger_key,
         kind="duplicate_payment",
         reference=order.no,
         lines=[Line(wallet.GATEWAY, -payment.amount), Line(wallet.escrow_code(order.pk), payment.amount)],
     )
-    _event(order, "duplicate_payment", amount=payment.amount, out_trade_no=payment.out_trade_no)
-    _notify(
+    append_order_event(order, "duplicate_payment", amount=payment.amount, out_trade_no=payment.out_trade_no)
+    notify(
         order.buyer,
         _("订单 %(no)s 收到重复付款 ¥%(amt)s，可在订单页申请退回。")
         % {"no": order.no, "amt": yuan(payment.amount)},
         f"/orders/{order.no}/",
     )
-    return CallbackResult(True, "duplicate payment recorded")
-
-
-def sync_payment(payment: Payment) -> None:
-    """Ask the gateway about a payment we have no callback for yet (the buyer's return page does this)."""
-    if payment.status != PaymentStatus.CREATED or payment.method != PayMethod.GATEWAY:
-        return
-    cb = get_gateway(payment.gateway).query(payment.out_trade_no)
-    if cb is not None:
-        apply_gateway_result(gateway_name=payment.gateway, cb=cb)
+    return "duplicate payment recorded"
 
 
 def _mark_paid(order: Order, payment: Payment) -> None:
     order.status = OrderStatus.PAID
     order.paid_at = payment.paid_at or timezone.now()
     order.save(update_fields=["status", "paid_at"])
-    _event(
+    append_order_event(
         order, "order_paid", amount=payment.amount, out_trade_no=payment.out_trade_no, method=payment.method
     )
     if not _take_stock(order):
         if payment.method == PayMethod.BALANCE:
             raise OrderError(_("库存不足，请减少数量或稍后再试。"))  # rolls the whole purchase back
-        _event(order, "stock_short", quantity=order.quantity)  # the money already came: still deliver
-    _deliver_locked(order)
+        append_order_event(
+            order, "stock_short", quantity=order.quantity
+        )  # the money already came: still deliver
+    deliver_locked(order)
 
 
 # --- delivery ------------------------------------------------------------------------------------
 
 
-def _take_keys(order: Order) -> list[CardKey]:
-    qs = CardKey.objects.filter(product_id=order.product_id, status=CardKeyStatus.AVAILABLE).order_by("id")
-    if connection.features.has_select_for_update_skip_locked:
-        qs = qs.select_for_update(skip_locked=True)
-    keys = list(qs[: order.quantity])
-    if len(keys) < order.quantity:
-        return []
-    now = timezone.now()
-    taken = 0
-    for key in keys:
-        # The status guard makes a second assignment impossible even without row locks.
-        taken += CardKey.objects.filter(pk=key.pk, status=CardKeyStatus.AVAILABLE).update(
-            status=CardKeyStatus.ASSIGNED, order=order, assigned_at=now
-        )
-    if taken != len(keys):
-        raise OrderError(_("库存不足，请减少数量或稍后再试。"))
-    return keys
+def take_keys(order: Order) -> list:
+    """Assign card keys from stock to the order (inventory.services.take_keys), with the shop's
+    error: [] when there are not enough. The caller holds the order lock."""
+    try:
+        return inventory.take_keys(order)
+    except inventory.InventoryError as e:
+        raise OrderError(str(e)) from e
 
 
-def _deliver_locked(order: Order) -> None:
+def deliver_locked(order: Order) -> None:
     """Deliver what the system can deliver by itself. The caller holds the order lock."""
     if order.status not in DELIVERABLE:
         return
     delivery = Delivery.objects.select_for_update().get(order=order)
     now = timezone.now()
     if order.kind == GoodsKind.CARD_KEY:
-        if not _take_keys(order):
-            _event(order, "delivery_waiting_stock", quantity=order.quantity)
+        if not take_keys(order):
+            append_order_event(order, "delivery_waiting_stock", quantity=order.quantity)
             return
-        _finish_delivery(order, delivery, now, keys=order.quantity)
+        finish_delivery(order, delivery, now, keys=order.quantity)
     elif order.kind == GoodsKind.DIRECT_TOPUP:
         if delivery.supplier_ref:
             result = supplier.query(delivery.supplier_ref)
@@ -493,23 +266,23 @@ def _deliver_locked(order: Order) -> None:
         delivery.attempts += 1
         delivery.supplier_result = result
         if result == "success":
-            _finish_delivery(order, delivery, now, supplier_ref=delivery.supplier_ref)
+            finish_delivery(order, delivery, now, supplier_ref=delivery.supplier_ref)
         elif result == "failed":
             delivery.status = DeliveryStatus.FAILED
             delivery.save()
             order.status = OrderStatus.DELIVERY_FAILED
             order.save(update_fields=["status"])
-            _event(order, "topup_failed", supplier_ref=delivery.supplier_ref)
+            append_order_event(order, "topup_failed", supplier_ref=delivery.supplier_ref)
         else:
             delivery.status = DeliveryStatus.UNKNOWN
             delivery.save()
             if order.status != OrderStatus.DELIVERING:
                 order.status = OrderStatus.DELIVERING
                 order.save(update_fields=["status"])
-                _event(order, "topup_unknown", supplier_ref=delivery.supplier_ref)
+                append_order_event(order, "topup_unknown", supplier_ref=delivery.supplier_ref)
     elif order.kind == GoodsKind.ACTIVATION:
         # Activation is done by the seller's licence system; "activate" is an explicit step (seller or API).
-        _event(order, "awaiting_activation")
+        append_order_event(order, "awaiting_activation")
     # custom_service: the seller delivers by hand.
 
 
@@ -524,20 +297,16 @@ def _take_stock(order: Order) -> bool:
     return not limited.update(stock=0)
 
 
-def _finish_delivery(order: Order, delivery: Delivery, now, **facts) -> None:
+def finish_delivery(order: Order, delivery: Delivery, now, **facts) -> None:
+    """Mark the order and its delivery delivered at `now`, and log `facts`. The caller holds the order
+    lock and the delivery row."""
     delivery.status = DeliveryStatus.DELIVERED
     delivery.delivered_at = now
     delivery.save()
     order.status = OrderStatus.DELIVERED
     order.delivered_at = now
     order.save(update_fields=["status", "delivered_at"])
-    _event(order, "delivered", **facts)
-
-
-def _deliver_waiting_later(product_id: int) -> None:
-    from .tasks import deliver_waiting_orders_task
-
-    deliver_waiting_orders_task.enqueue(product_id)
+    append_order_event(order, "delivered", **facts)
 
 
 def deliver_waiting_orders(*, product_id: int) -> int:
@@ -548,7 +317,7 @@ def deliver_waiting_orders(*, product_id: int) -> int:
     for order_id in waiting.order_by("paid_at", "id").values_list("pk", flat=True)[:500]:
         if retry_delivery(order_id=order_id).status == OrderStatus.DELIVERED:
             delivered += 1
-        elif not CardKey.objects.filter(product_id=product_id, status=CardKeyStatus.AVAILABLE).exists():
+        elif not has_available_keys(product_id):
             break
     return delivered
 
@@ -556,27 +325,27 @@ def deliver_waiting_orders(*, product_id: int) -> int:
 @transaction.atomic
 def retry_delivery(*, order_id: int) -> Order:
     """Try again to deliver a paid order (restock, supplier answered). Never after a refund."""
-    order = _lock_order(order_id)
-    _deliver_locked(order)
+    order = lock_order(order_id)
+    deliver_locked(order)
     return order
 
 
 @transaction.atomic
 def record_activation(*, order_id: int, account: str, actor) -> Order:
-    order = _lock_order(order_id)
+    order = lock_order(order_id)
     if order.kind != GoodsKind.ACTIVATION or order.status not in DELIVERABLE:
         raise OrderError(_("该订单当前不能激活。"))
     delivery = Delivery.objects.select_for_update().get(order=order)
     now = timezone.now()
     delivery.activation_account = account or order.target_account
     delivery.activated_at = now
-    _finish_delivery(order, delivery, now, activation_account=delivery.activation_account)
+    finish_delivery(order, delivery, now, activation_account=delivery.activation_account)
     return order
 
 
 @transaction.atomic
 def deliver_custom_service(*, order_id: int, seller_user, note: str, file=None) -> Order:
-    order = _lock_order(order_id)
+    order = lock_order(order_id)
     if order.seller.owner_id != seller_user.pk:
         raise OrderError(_("订单不存在。"))
     if order.kind != GoodsKind.CUSTOM_SERVICE or order.status not in DELIVERABLE:
@@ -594,13 +363,13 @@ def deliver_custom_service(*, order_id: int, seller_user, note: str, file=None) 
     delivery.note = note.strip()[:5000]
     if file:
         delivery.file.save(f"{order.no}-{facts['sha256'][:12]}", file, save=False)
-    _finish_delivery(order, delivery, timezone.now(), **facts)
+    finish_delivery(order, delivery, timezone.now(), **facts)
     return order
 
 
 @transaction.atomic
 def confirm_received(*, order_id: int, buyer) -> Order:
-    order = _lock_order(order_id)
+    order = lock_order(order_id)
     if order.buyer_id != buyer.pk:
         raise OrderError(_("订单不存在。"))
     if order.status != OrderStatus.DELIVERED:
@@ -610,37 +379,34 @@ def confirm_received(*, order_id: int, buyer) -> Order:
     order.status = OrderStatus.COMPLETED
     order.completed_at = now
     order.save(update_fields=["status", "completed_at"])
-    _event(order, "buyer_confirmed", actor=buyer)
+    append_order_event(order, "buyer_confirmed", actor=buyer)
     return order
 
 
 @transaction.atomic
 def reveal_card_keys(*, order_id: int, buyer) -> list[str]:
     """The buyer's explicit reveal: the first one sets `viewed_at` and is logged."""
-    order = _lock_order(order_id)
+    order = lock_order(order_id)
     if order.buyer_id != buyer.pk:
         raise OrderError(_("订单不存在。"))
-    keys = list(CardKey.objects.filter(order=order, status=CardKeyStatus.ASSIGNED).order_by("id"))
-    if not keys:
+    secrets, first_time = inventory.reveal_keys(order_id=order.pk)
+    if not secrets:
         raise OrderError(_("该订单没有可查看的卡密。"))
-    now = timezone.now()
-    first = [k.pk for k in keys if k.viewed_at is None]
-    if first:
-        CardKey.objects.filter(pk__in=first).update(viewed_at=now)
-        _event(order, "card_key_revealed", actor=buyer, keys=len(first))
-    return [keyvault.decrypt(k.secret_enc) for k in keys]
+    if first_time:
+        append_order_event(order, "card_key_revealed", actor=buyer, keys=first_time)
+    return secrets
 
 
 @transaction.atomic
 def cancel_order(*, order_id: int, buyer) -> Order:
-    order = _lock_order(order_id)
+    order = lock_order(order_id)
     if order.buyer_id != buyer.pk:
         raise OrderError(_("订单不存在。"))
     if order.status != OrderStatus.PENDING:
         raise OrderError(_("只能取消待支付的订单。"))
     order.status = OrderStatus.CANCELLED
     order.save(update_fields=["status"])
-    _event(order, "order_cancelled", actor=buyer)
+    append_order_event(order, "order_cancelled", actor=buyer)
     return order
 
 
@@ -651,16 +417,10 @@ def expire_pending_orders(now=None) -> int:
         "pk", flat=True
     ):
         with transaction.atomic():
-            order = _lock_order(order_id)
+            order = lock_order(order_id)
             if order.status == OrderStatus.PENDING:
                 order.status = OrderStatus.EXPIRED
                 order.save(update_fields=["status"])
-                _event(order, "order_expired")
+                append_order_event(order, "order_expired")
                 count += 1
     return count
-
-
-def yuan(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d}"

@@ -1,19 +1,25 @@
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from kameng.accounts.permissions import get_owned_or_404, is_staff_member, role_required
-from kameng.catalog.models import Product
+from kameng.catalog.models import GoodsKind, Product
+from kameng.catalog.selectors import seller_of
 from kameng.evidence.models import Event
+from kameng.inventory.selectors import available_keys
+from kameng.payments.models import Payment, PaymentStatus
+from kameng.payments.services import sync_payment
 
-from .gateway import get_gateway
-from .models import Order, Payment, PaymentStatus, SandboxTrade
+from . import hooks
+from .models import Order
 from .selectors import orders_with_facts
 from .services import (
     OrderError,
@@ -21,11 +27,9 @@ from .services import (
     confirm_received,
     deliver_custom_service,
     place_order,
-    receive_callback,
     record_activation,
     reveal_card_keys,
     start_order_gateway_payment,
-    sync_payment,
 )
 
 
@@ -59,26 +63,31 @@ EVENT_LABELS = {
 }
 
 
-def _order_context(order: Order) -> dict:
-    from kameng.refunds.models import Payout
+@dataclass(frozen=True)
+class PaymentLine:
+    """A payment as the order page shows it: with what was already sent back through it."""
 
+    payment: Payment
+    refunded: int
+
+
+def _order_context(order: Order) -> dict:
     payments = list(order.payments.all())
     # A payment the refund engine already sent back (e.g. the extra one of a double payment) is no
     # longer money the buyer can ask for: say so next to it, and stop offering to refund it.
-    refunded: dict[int, int] = {}
-    for payment_id, amount in Payout.objects.filter(
-        payment__in=payments, status__in=[Payout.Status.PENDING, Payout.Status.SUCCEEDED]
-    ).values_list("payment_id", "amount"):
-        refunded[payment_id] = refunded.get(payment_id, 0) + amount
-    for p in payments:
-        p.refunded = refunded.get(p.pk, 0)
-    still_held = [p for p in payments if p.status == PaymentStatus.SUCCEEDED and p.refunded < p.amount]
+    refunded = hooks.refunded_amounts(payments)
+    lines = [PaymentLine(p, refunded.get(p.pk, 0)) for p in payments]
+    still_held = [
+        line
+        for line in lines
+        if line.payment.status == PaymentStatus.SUCCEEDED and line.refunded < line.payment.amount
+    ]
     events = list(Event.objects.filter(stream=order.stream).order_by("seq"))
     for e in events:
         e.label = EVENT_LABELS.get(e.kind, e.kind)
     return {
         "order": order,
-        "payments": payments,
+        "payments": lines,
         "duplicate": len(still_held) > 1,
         "keys": list(order.card_keys.all()),
         "delivery": getattr(order, "delivery", None),
@@ -183,6 +192,24 @@ def confirm(request, no: str):
 
 
 @role_required("seller")
+def seller_home(request):
+    """The seller's desk: their goods (with card-key stock) and the orders for them."""
+    seller = seller_of(request.user)
+    if seller is None:
+        raise PermissionDenied
+    products = Product.objects.filter(seller=seller).order_by("-id")
+    orders = Paginator(Order.objects.filter(seller=seller).select_related("product", "buyer"), 30).get_page(
+        request.GET.get("page")
+    )
+    stock = {p.pk: available_keys(p.pk) for p in products if p.kind == GoodsKind.CARD_KEY}
+    return render(
+        request,
+        "orders/seller_home.html",
+        {"seller": seller, "products": products, "orders": orders, "stock": stock},
+    )
+
+
+@role_required("seller")
 def seller_detail(request, no: str):
     order = get_object_or_404(orders_with_facts(), no=no, seller__owner=request.user)
     if request.method == "POST":
@@ -204,40 +231,6 @@ def seller_detail(request, no: str):
             messages.error(request, str(e))
         return redirect("orders:seller_detail", no=no)
     return render(request, "orders/seller_detail.html", _order_context(order))
-
-
-# --- sandbox gateway: its cashier page and our notify endpoint ------------------------------------
-
-
-@login_required
-def sandbox_cashier(request, out_trade_no: str):
-    payment = get_object_or_404(Payment, out_trade_no=out_trade_no, user=request.user)
-    trade = get_object_or_404(SandboxTrade, out_trade_no=out_trade_no)
-    if request.method == "POST":
-        outcome = request.POST.get("outcome", "pay")
-        if trade.status == SandboxTrade.Status.WAITING:
-            get_gateway("sandbox").pay(out_trade_no, succeed=outcome != "fail")
-        sync_payment(Payment.objects.get(pk=payment.pk))
-        if payment.order_id:
-            return redirect("orders:detail", no=payment.order.no)
-        return redirect("wallet:home")
-    return render(request, "orders/sandbox_cashier.html", {"payment": payment, "trade": trade})
-
-
-@csrf_exempt
-@require_POST
-def gateway_notify(request, gateway: str):
-    """Gateways post here. The answer is what gateways expect: "success" stops their retries."""
-    try:
-        get_gateway(gateway)
-    except KeyError:
-        raise Http404 from None
-    result = receive_callback(
-        gateway_name=gateway, body=request.body, signature=request.headers.get("X-Signature", "")
-    )
-    if result.ok:
-        return HttpResponse("success", content_type="text/plain")
-    return HttpResponse("fail: " + result.message, status=400, content_type="text/plain")
 
 
 @login_required

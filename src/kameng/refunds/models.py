@@ -298,11 +298,11 @@ class Payout(models.Model):
     amount = models.PositiveBigIntegerField()
     method = models.CharField(max_length=10, choices=RefundTo.choices)
     payment = models.ForeignKey(
-        "orders.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "payments.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     gateway_refund = models.ForeignKey(
-        "orders.GatewayRefund", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "payments.GatewayRefund", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -6,7 +6,7 @@ Used by the finance API (`GET /api/refunds/reconciliation`) and `manage.py recon
 from dataclasses import dataclass
 from datetime import datetime
 
-from kameng.orders.models import GatewayRefund
+from kameng.payments.models import GatewayRefund
 from kameng.wallet.models import Transaction
 
 from .models import Payout, RefundTo

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from kameng.orders import aftersales
 from kameng.orders.models import Order, OrderStatus
+from kameng.orders.services import lock_order
 from kameng.wallet.models import Transaction
 
 from . import policy
@@ -32,7 +33,7 @@ def settle_due_orders(now=None) -> int:
     settled = 0
     for order_id in list(due):
         with transaction.atomic():
-            order = aftersales.lock_order(order_id)
+            order = lock_order(order_id)
             if RefundCase.objects.filter(order=order, is_open=True).exists():
                 continue  # a case opened meanwhile: the money stays where a refund can reach it
             if aftersales.settle(order):

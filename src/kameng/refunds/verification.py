@@ -13,10 +13,11 @@ from django.utils.translation import gettext_lazy
 
 from kameng.catalog.models import GoodsKind
 from kameng.choices import label
+from kameng.money import yuan
 from kameng.orders import aftersales
 from kameng.orders.aftersales import OrderFacts
-from kameng.orders.models import OrderStatus, PayMethod
-from kameng.orders.services import yuan
+from kameng.orders.models import OrderStatus
+from kameng.payments.models import PayMethod
 
 from . import policy
 from .models import Demand, Payout, Reason

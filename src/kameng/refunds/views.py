@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import has_role, role_required
 from kameng.evidence.models import Event
-from kameng.orders.models import PaymentStatus
 from kameng.orders.selectors import orders_with_facts
+from kameng.payments.models import PaymentStatus
 
 from . import policy, selectors, services, verification
 from .forms import CHANNELS, AmountError, RefundRequestForm, cents_to_yuan_text, first_error, parse_yuan

@@ -5,5 +5,4 @@ from . import views
 app_name = "wallet"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("topup/", views.topup, name="topup"),
 ]

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kameng.accounts.models import Notice
+from kameng.accounts.services import Notification, notify_many
 from kameng.evidence.models import Event
 from kameng.evidence.services import EMPTY_HEAD, head_of, new_event, save_events
 from kameng.orders import aftersales
 from kameng.orders.aftersales import OrderFacts, Refundable
 from kameng.orders.models import Order
+from kameng.orders.services import lock_order
 from kameng.workdays.calendar import deadline as compute_deadline
 
 from ..models import EventKind, Holder, RefundCase, Stage, Timer, TimerKind
@@ -46,7 +47,7 @@ class CaseChange:
     now: datetime = field(default_factory=timezone.now)
     events: list[Event] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
+    notices: list[Notification] = field(default_factory=list)
     head: tuple[int, str] | None = None
     timers_superseded: bool = False
     facts_now: OrderFacts | None = None
@@ -69,7 +70,7 @@ class CaseChange:
 
     def notify(self, user_id: int | None, text: str, link: str = "") -> None:
         if user_id is not None:
-            self.notices.append(Notice(user_id=user_id, text=text[:300], link=link or buyer_link(self.case)))
+            self.notices.append(Notification(user_id, text, link or buyer_link(self.case)))
 
     def add_timer(self, kind: TimerKind, due: datetime, stage: str | None = None) -> None:
         self.timers.append(Timer(case=self.case, kind=kind, stage=stage or self.case.stage, due_at=due))
@@ -100,7 +101,7 @@ class CaseChange:
         self.case.save()
         save_events(self.events)
         Timer.objects.bulk_create(self.timers)
-        Notice.objects.bulk_create(self.notices)
+        notify_many(self.notices)
         self.events, self.timers, self.notices = [], [], []
         self.timers_superseded = False
 
@@ -123,7 +124,7 @@ def lock_case(case_id: int) -> CaseChange:
     order_id = RefundCase.objects.filter(pk=case_id).values_list("order_id", flat=True).first()
     if order_id is None:
         raise RefundError(_("退款申请不存在。"))
-    order = aftersales.lock_order(order_id)
+    order = lock_order(order_id)
     case = (
         RefundCase.objects.select_for_update(of=("self",)).select_related("seller", "buyer").get(pk=case_id)
     )

@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from kameng.accounts.models import Role
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.uploads import MAX_FILES, UploadError, inspect
+from kameng.money import yuan
 from kameng.orders import aftersales
 from kameng.orders.aftersales import OrderFacts
 from kameng.orders.models import Order, OrderStatus
-from kameng.orders.services import OrderError, locking, yuan
+from kameng.orders.services import OrderError, locking
 
 from .. import policy
 from ..models import Attachment, Demand, EventKind, Holder, Reason, RefundCase, RefundTo, Stage, TimerKind

@@ -6,15 +6,16 @@ by the same key, and is finished when the gateway confirms it.
 """
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from kameng.choices import label
+from kameng.money import yuan
 from kameng.orders import aftersales
-from kameng.orders.models import GatewayRefund, Payment, PayMethod
-from kameng.orders.services import yuan
+from kameng.payments import services as payments
+from kameng.payments.gateway import GatewayError
+from kameng.payments.models import Payment, PayMethod
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
@@ -114,7 +115,7 @@ def execute(change: CaseChange) -> None:
                 amount=part,
                 payment=payment,
                 method=RefundTo.ORIGINAL,
-                gateway_refund=GatewayRefund.objects.create(key=key, payment=payment, amount=part),
+                gateway_refund=payments.create_gateway_refund(key=key, payment=payment, amount=part),
             )
             transaction.on_commit(lambda pid=payout.pk: gateway_refund_task.enqueue(pid))
             pending = True
@@ -182,20 +183,13 @@ def finish(change: CaseChange) -> None:
 def complete_gateway_refund(*, payout_id: int) -> str:
     """Send one gateway refund (retry-safe: the gateway deduplicates on our key). The gateway is
     called outside any lock; its answer is recorded under the order lock, then the case lock."""
-    from kameng.orders.gateway import GatewayError, get_gateway
-
-    payout = Payout.objects.select_related("gateway_refund", "payment").get(pk=payout_id)
+    payout = Payout.objects.select_related("gateway_refund__payment").get(pk=payout_id)
     if payout.status == Payout.Status.SUCCEEDED:
         return "already"
     gr = payout.gateway_refund
     try:
-        refund_no = get_gateway(payout.payment.gateway).refund(
-            key=gr.key, trade_no=payout.payment.gateway_trade_no, amount=gr.amount
-        )
-    except GatewayError as e:
-        GatewayRefund.objects.filter(pk=gr.pk).update(
-            status=GatewayRefund.Status.FAILED, last_error=str(e)[:200], attempts=F("attempts") + 1
-        )
+        refund_no = payments.send_gateway_refund(gr)
+    except GatewayError:
         Payout.objects.filter(pk=payout.pk).update(status=Payout.Status.FAILED)
         return "failed"
     with transaction.atomic():
@@ -203,9 +197,7 @@ def complete_gateway_refund(*, payout_id: int) -> str:
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         if payout.status == Payout.Status.SUCCEEDED:
             return "already"
-        GatewayRefund.objects.filter(pk=gr.pk).update(
-            status=GatewayRefund.Status.SUCCEEDED, gateway_refund_no=refund_no, attempts=F("attempts") + 1
-        )
+        payments.mark_gateway_refund_succeeded(gr, refund_no=refund_no)
         payout.status = Payout.Status.SUCCEEDED
         payout.completed_at = timezone.now()
         payout.save(update_fields=["status", "completed_at"])

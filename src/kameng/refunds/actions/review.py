@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from kameng.accounts.models import Role, User
 from kameng.catalog.models import GoodsKind
-from kameng.orders.services import yuan
+from kameng.money import yuan
 
 from .. import policy
 from ..models import Clause, Demand, EventKind, Holder, Reason, RefundCase, Stage, TimerKind

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kameng.orders.services import yuan
+from kameng.money import yuan
 
 from .. import policy
 from ..models import (

@@ -3,9 +3,9 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from kameng.orders.models import CardKey
-from kameng.orders.secrets import decrypt
-from kameng.orders.services import OrderError, import_card_keys
+from kameng.catalog.services import CatalogError, import_card_keys
+from kameng.inventory.models import CardKey
+from kameng.inventory.secrets import decrypt
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,7 @@ def test_the_same_key_may_be_stocked_for_two_different_products():
 def test_a_binary_file_is_refused(data):
     product = f.product()
 
-    with pytest.raises(OrderError, match=r"文件|编码"):
+    with pytest.raises(CatalogError, match=r"文件|编码"):
         import_card_keys(product=product, data=data, actor=None)
     assert CardKey.objects.filter(product=product).count() == 0
 
@@ -127,12 +127,12 @@ def test_overlong_or_control_character_lines_are_invalid_and_import_nothing():
 
 
 def test_an_empty_file_is_refused():
-    with pytest.raises(OrderError, match="没有卡密"):
+    with pytest.raises(CatalogError, match="没有卡密"):
         import_card_keys(product=f.product(), data="\n \n", actor=None)
 
 
 def test_keys_only_go_to_card_key_products():
-    with pytest.raises(OrderError):
+    with pytest.raises(CatalogError):
         import_card_keys(product=f.product(kind="direct_topup"), data="K1", actor=None)
 
 

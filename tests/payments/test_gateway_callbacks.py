@@ -10,19 +10,19 @@ from django.utils import timezone
 
 from kameng.accounts.models import Notice
 from kameng.ops.tick import tick
-from kameng.orders.models import Order, OrderStatus, Payment, PaymentStatus, SandboxTrade
+from kameng.orders.models import Order, OrderStatus
 from kameng.orders.services import (
     OrderError,
     cancel_order,
     expire_pending_orders,
     start_order_gateway_payment,
-    start_topup,
 )
+from kameng.payments.models import Payment, PaymentStatus, SandboxTrade
+from kameng.payments.services import start_topup
 from kameng.wallet.models import Transaction
 from kameng.wallet.services import balance_of, buyer_balance, check_ledger, escrow_code
 from tests import factories as f
-
-from .helpers import gateway_order, pay_at_gateway, signed
+from tests.orders.helpers import gateway_order, pay_at_gateway, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_a_forged_signature_is_refused_logged_and_changes_nothing(client, caplog
     payment = _topup(buyer, 50_00)
     body, _signature = pay_at_gateway(payment)
 
-    with caplog.at_level(logging.WARNING, logger="kameng.orders.services"):
+    with caplog.at_level(logging.WARNING, logger="kameng.payments.services"):
         response = notify(client, body, "0" * 64)
 
     assert response.status_code == 400
@@ -79,7 +79,7 @@ def test_a_missing_or_non_ascii_signature_is_a_clean_refusal(client, signature):
 
 @pytest.mark.parametrize("raw", [b"", b"not json", b"[]", b"null", b'{"out_trade_no": "x"}', b"\xff\xfe"])
 def test_malformed_bodies_with_a_valid_signature_are_refused(client, raw):
-    from kameng.orders.gateway import sign
+    from kameng.payments.gateway import sign
 
     response = notify(client, raw, sign(raw))
 
@@ -119,7 +119,7 @@ def test_a_tampered_amount_even_correctly_signed_is_refused_and_credits_nothing(
     tampered["amount"] = 3_000_00
     tampered_body, tampered_sig = signed(**tampered)
 
-    with caplog.at_level(logging.WARNING, logger="kameng.orders.services"):
+    with caplog.at_level(logging.WARNING, logger="kameng.payments.services"):
         response = notify(client, tampered_body, tampered_sig)
 
     assert response.status_code == 400
@@ -224,7 +224,7 @@ def test_the_sandbox_notifier_delivers_the_callback_through_the_task_worker(
 def test_the_tick_resends_callbacks_we_never_acknowledged(drain_tasks, monkeypatch):
     from django.db import OperationalError
 
-    from kameng.orders import services
+    from kameng.payments import services
 
     buyer = f.buyer()
     payment = _topup(buyer, 20_00)

@@ -3,7 +3,7 @@ with a message, nothing is created at the gateway, and no input makes the page f
 
 import pytest
 
-from kameng.orders.models import Payment, SandboxTrade
+from kameng.payments.models import Payment, SandboxTrade
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -1,72 +1,34 @@
-"""Payment gateway adapter.
+"""The sandbox gateway: behaves like a real one without a network.
 
-A gateway creates a trade for our `out_trade_no`, later tells us by a signed asynchronous callback
-(retried until we answer "success", sometimes more than once), can be asked for a trade's state,
-and takes refunds with our idempotency key. `SandboxGateway` behaves that way without a network:
-its "outside world" state lives in `SandboxTrade`/`SandboxRefund`, and callbacks are delivered by a
-background task, so they arrive late, repeatedly, or after the order has expired, as real ones do.
-A real gateway (Alipay, WeChat Pay) is one more subclass registered in `GATEWAYS`.
+Its "outside world" state lives in `SandboxTrade`/`SandboxRefund`, and its callbacks are posted by
+a background task (payments.tasks.send_sandbox_callback), so they arrive late, repeatedly, or after
+the order has expired, as real ones do. The task is handed in as `notify` when the sandbox is
+registered (PaymentsConfig.ready()), so this module does not import the code the callback runs.
 """
 
-import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .gateway import Callback, Gateway, GatewayError, sign, strict_int
+from .models import SandboxRefund, SandboxTrade
 
-class GatewayError(Exception):
-    """The gateway could not do it now (network, maintenance). Safe to retry with the same key."""
-
-
-@dataclass(frozen=True)
-class Callback:
-    out_trade_no: str
-    trade_no: str
-    amount: int
-    status: str  # "SUCCESS" | "FAILED"
-
-
-class Gateway:
-    name = ""
-
-    def create_trade(self, *, out_trade_no: str, amount: int, subject: str) -> str:
-        """Return the URL where the buyer pays."""
-        raise NotImplementedError
-
-    def verify(self, body: bytes, signature: str) -> Callback:
-        """Parse a callback, raising ValueError when the signature or body is wrong."""
-        raise NotImplementedError
-
-    def query(self, out_trade_no: str) -> Callback | None:
-        raise NotImplementedError
-
-    def refund(self, *, key: str, trade_no: str, amount: int) -> str:
-        """Refund with idempotency `key`; returns the gateway's refund number. Same key, same refund."""
-        raise NotImplementedError
-
-
-def _strict_int(value) -> int:
-    """Amounts are integer 分: 1000.9 or "1000" in a callback is malformed, never rounded."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError("amount must be an integer")
-    return value
-
-
-def sign(body: bytes, secret: str | None = None) -> str:
-    return hmac.new((secret or settings.GATEWAY_SECRET).encode(), body, hashlib.sha256).hexdigest()
+# A real gateway gives up after some retries; so does the sandbox's re-sender.
+MAX_CALLBACKS = 8
 
 
 class SandboxGateway(Gateway):
     name = "sandbox"
 
-    def create_trade(self, *, out_trade_no: str, amount: int, subject: str) -> str:
-        from .models import SandboxTrade
+    def __init__(self, *, notify: Callable[[str], object]):
+        """`notify(out_trade_no)` queues the asynchronous callback for a trade the buyer acted on."""
+        self.notify = notify
 
+    def create_trade(self, *, out_trade_no: str, amount: int, subject: str) -> str:
         SandboxTrade.objects.get_or_create(
             out_trade_no=out_trade_no, defaults={"amount": amount, "subject": subject[:120]}
         )
@@ -83,7 +45,7 @@ class SandboxGateway(Gateway):
             cb = Callback(
                 out_trade_no=str(data["out_trade_no"]),
                 trade_no=str(data["trade_no"]),
-                amount=_strict_int(data["amount"]),
+                amount=strict_int(data["amount"]),
                 status=str(data["status"]),
             )
         except (ValueError, KeyError, TypeError) as e:
@@ -93,8 +55,6 @@ class SandboxGateway(Gateway):
         return cb
 
     def query(self, out_trade_no: str) -> Callback | None:
-        from .models import SandboxTrade
-
         trade = SandboxTrade.objects.filter(out_trade_no=out_trade_no).first()
         if trade is None or trade.status == SandboxTrade.Status.WAITING:
             return None
@@ -106,8 +66,6 @@ class SandboxGateway(Gateway):
         )
 
     def refund(self, *, key: str, trade_no: str, amount: int) -> str:
-        from .models import SandboxRefund, SandboxTrade
-
         with transaction.atomic():
             existing = SandboxRefund.objects.filter(key=key).first()
             if existing:
@@ -123,9 +81,6 @@ class SandboxGateway(Gateway):
     # --- the sandbox's own controls (what the buyer's bank app would do) ---------------------
     def pay(self, out_trade_no: str, *, succeed: bool = True, amount: int | None = None) -> Callback:
         """The buyer pays (or fails to). Queues the asynchronous callback, as a real gateway does."""
-        from .models import SandboxTrade
-        from .tasks import send_sandbox_callback
-
         with transaction.atomic():
             trade = SandboxTrade.objects.select_for_update().get(out_trade_no=out_trade_no)
             if trade.status == SandboxTrade.Status.WAITING:
@@ -135,7 +90,7 @@ class SandboxGateway(Gateway):
                 trade.paid_at = timezone.now()
                 trade.save()
             cb = self.query(out_trade_no)
-            transaction.on_commit(lambda: send_sandbox_callback.enqueue(out_trade_no))
+            transaction.on_commit(lambda: self.notify(out_trade_no))
         return cb
 
     def callback_body(self, out_trade_no: str) -> tuple[bytes, str]:
@@ -151,6 +106,18 @@ class SandboxGateway(Gateway):
         ).encode()
         return body, sign(body)
 
+    def resend_unacknowledged(self, limit: int = 100) -> int:
+        """Queue again the callbacks we have not acknowledged, like real gateways do (the tick calls
+        this). Returns how many were queued."""
+        unacked = list(
+            SandboxTrade.objects.exclude(status=SandboxTrade.Status.WAITING)
+            .filter(acknowledged=False, callbacks_sent__lt=MAX_CALLBACKS)
+            .values_list("out_trade_no", flat=True)[:limit]
+        )
+        for out_trade_no in unacked:
+            self.notify(out_trade_no)
+        return len(unacked)
+
 
 _fail_refunds = {"n": 0}
 
@@ -164,10 +131,3 @@ def sandbox_fail_next_refund(times: int | None = None) -> bool:
         _fail_refunds["n"] -= 1
         return True
     return False
-
-
-GATEWAYS: dict[str, Gateway] = {"sandbox": SandboxGateway()}
-
-
-def get_gateway(name: str = "sandbox") -> Gateway:
-    return GATEWAYS[name]
