@@ -15,6 +15,7 @@ from kameng.orders.models import OrderStatus
 
 from . import policy
 from .actions import buyer as buyer_rules
+from .actions.common import may
 from .actions.seller import check_answer_offer
 from .models import (
     Clause,
@@ -259,15 +260,13 @@ def buyer_actions(case: RefundCase, buyer) -> dict:
     allowed_at = buyer_rules.next_follow_up(case)
     waiting = allowed_at is not None and now < allowed_at
     return {
-        "add_material": buyer_rules.may(buyer_rules.check_add_material, case, buyer),
-        "cancel": buyer_rules.may(buyer_rules.check_cancel, case, buyer),
+        "add_material": may(buyer_rules.check_add_material, case, buyer),
+        "cancel": may(buyer_rules.check_cancel, case, buyer),
         # Asked as of when the 24 hours end: every other reason to refuse still counts.
-        "follow_up": buyer_rules.may(
-            buyer_rules.check_follow_up, case, buyer, allowed_at if waiting else now
-        ),
+        "follow_up": may(buyer_rules.check_follow_up, case, buyer, allowed_at if waiting else now),
         "next_follow_up": allowed_at if waiting else None,
-        "appeal": buyer_rules.may(buyer_rules.check_appeal, case, buyer, now),
-        "answer_offer": buyer_rules.may(check_answer_offer, case, buyer),
+        "appeal": may(buyer_rules.check_appeal, case, buyer, now),
+        "answer_offer": may(check_answer_offer, case, buyer),
     }
 
 

@@ -14,13 +14,14 @@ from kameng.wallet.models import Transaction
 
 from . import policy
 from .models import RefundCase
+from .policy import ClauseNo
 
 BATCH = 200
 
 
 def settle_due_orders(now=None) -> int:
     now = now or timezone.now()
-    cutoff = now - timedelta(days=policy.param(4, "days", 7))
+    cutoff = now - timedelta(days=policy.param(ClauseNo.UNOPENED_KEY, "days", 7))
     due = (
         Order.objects.filter(
             status__in=[OrderStatus.DELIVERED, OrderStatus.COMPLETED], delivered_at__lte=cutoff

@@ -15,8 +15,13 @@ from kameng.orders.selectors import orders_with_facts
 from kameng.payments.models import PaymentStatus
 
 from . import policy, selectors, services, verification
+from .actions import review
+from .actions.common import may
+from .actions.finance import check_finance_review
+from .actions.seller import check_seller_answer
 from .forms import CHANNELS, AmountError, RefundRequestForm, cents_to_yuan_text, first_error, parse_yuan
 from .models import Demand, Holder, Reason, RefundTo, Stage
+from .policy import ClauseNo
 from .services import EvidenceFile, RefundError
 from .stages import path_for
 
@@ -97,7 +102,7 @@ def _request_context(request, order, *, on_behalf: bool, values: dict, files_dro
         "files_dropped": files_dropped,
         "existing": selectors.open_case_for_order(order),
         "refundable": selectors.may_request_refund(order),
-        "safety": policy.clause(1),
+        "safety": policy.clause(ClauseNo.REFUND_ROUTE),
     }
 
 
@@ -217,7 +222,7 @@ def _case_context(case, *, viewer_is_buyer: bool) -> dict:
         "payouts": payouts,
         "destination": selectors.refund_destination(case, payouts),
         "offer": selectors.offer_text(case),
-        "safety": policy.clause(1),
+        "safety": policy.clause(ClauseNo.REFUND_ROUTE),
     }
 
 
@@ -312,7 +317,7 @@ def seller_detail(request, case_id: int):
         _seller_act(request, case)
         return redirect("refunds:seller_detail", case_id=case.pk)
     ctx = _case_context(case, viewer_is_buyer=False)
-    ctx["can_answer"] = case.stage == Stage.AWAITING_SELLER and not case.seller_offer
+    ctx["can_answer"] = may(check_seller_answer, case, request.user)
     ctx["requested_yuan"] = cents_to_yuan_text(case.amount_requested)
     return render(request, "refunds/seller_detail.html", ctx)
 
@@ -370,22 +375,22 @@ def staff_detail(request, case_id: int):
         return redirect("refunds:staff_detail", case_id=case.pk)
     user = request.user
     ctx = _case_context(case, viewer_is_buyer=False)
-    in_review = case.stage == Stage.PLATFORM_REVIEW
     appealed = case.stage == Stage.APPEALED
     ctx.update(
         {
             # An appeal is the supervisor's: an agent (maybe the one who rejected it) may not take it.
-            "can_claim": case.holder_user_id != user.pk
-            and ((in_review and has_role(user, *FILERS)) or (appealed and has_role(user, Role.SUPERVISOR))),
-            "can_request_info": in_review and has_role(user, *FILERS),
-            "can_decide": (in_review and has_role(user, *FILERS))
-            or (appealed and has_role(user, Role.SUPERVISOR)),
+            # The engine's own rules (refunds.actions), asked on this read of the case.
+            "can_claim": case.holder_user_id != user.pk and may(review.check_decide, case, user),
+            "can_request_info": may(review.check_request_info, case, user),
+            "can_decide": may(review.check_decide, case, user),
             "appeal_needs_supervisor": appealed and not has_role(user, Role.SUPERVISOR),
-            "can_transfer": in_review and has_role(user, *FILERS),
-            "can_finance": case.stage == Stage.FINANCE_REVIEW and has_role(user, Role.FINANCE),
+            "can_transfer": may(review.check_transfer, case, user),
+            "can_finance": may(check_finance_review, case, user),
             "finance_waiting": case.stage == Stage.FINANCE_REVIEW and not has_role(user, Role.FINANCE),
             "clauses": selectors.current_clauses(),
-            "default_clause": 5 if case.order.kind == "custom_service" else 3,
+            "default_clause": ClauseNo.CUSTOM_SERVICE
+            if case.order.kind == "custom_service"
+            else ClauseNo.NOT_RECEIVED,
             "transfer_targets": [
                 (h, Holder(h).label) for h in (Holder.TECH, Holder.FINANCE, Holder.SUPERVISOR)
             ],

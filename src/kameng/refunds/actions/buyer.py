@@ -80,15 +80,6 @@ def check_appeal(case: RefundCase, buyer, now: datetime | None = None) -> None:
         raise RefundError(_("申诉期已过。"))
 
 
-def may(check, *args) -> bool:
-    """Whether a `check_…` rule passes (for pages offering the action)."""
-    try:
-        check(*args)
-    except RefundError:
-        return False
-    return True
-
-
 @transaction.atomic
 def add_material(
     *, case_id: int, buyer, note: str = "", evidence: list[EvidenceFile] | None = None

@@ -106,6 +106,15 @@ class CaseChange:
         self.timers_superseded = False
 
 
+def may(check, *args) -> bool:
+    """Whether a `check_…` rule passes, for a page deciding which actions to offer."""
+    try:
+        check(*args)
+    except RefundError:
+        return False
+    return True
+
+
 def actor_label(actor) -> str:
     """How the event log names an actor who has no account of their own in the chain's text."""
     if actor is None:

@@ -35,6 +35,14 @@ def check_decide(case: RefundCase, user) -> None:
         raise RefundError(_("申诉由客服主管处理。"))
 
 
+def check_request_info(case: RefundCase, user) -> None:
+    check_staff(case, user, stages={Stage.PLATFORM_REVIEW})
+
+
+def check_transfer(case: RefundCase, user) -> None:
+    check_staff(case, user, stages={Stage.PLATFORM_REVIEW})
+
+
 def _lock_to_decide(case_id: int, agent, note: str, clause_number: int | None) -> tuple[CaseChange, Clause]:
     """Lock the case for a decision, check who decides and the note, and find the clause cited
     (by default: 5 for custom services, 3 for the rest)."""
@@ -159,7 +167,7 @@ def transfer(*, case_id: int, agent, to: str, reason: str) -> RefundCase:
     """Hand the case to another department. A transfer is visible with its reason, never silence."""
     change = lock_case(case_id)
     case = change.case
-    check_staff(case, agent, stages={Stage.PLATFORM_REVIEW})
+    check_transfer(case, agent)
     if to not in TRANSFER_TARGETS:
         raise RefundError(_("请选择转交对象。"))
     if not reason.strip():
@@ -177,7 +185,7 @@ def request_info(*, case_id: int, agent, note: str) -> RefundCase:
     """Ask the buyer for material (clause 7): the review clock stops until it comes."""
     change = lock_case(case_id)
     case = change.case
-    check_staff(case, agent, stages={Stage.PLATFORM_REVIEW})
+    check_request_info(case, agent)
     if not note.strip():
         raise RefundError(_("请写明需要买家补充的具体材料。"))
     remaining = max(case.deadline_at - change.now, timedelta(0)) if case.deadline_at else None
