@@ -456,3 +456,21 @@ def test_reconcile_refunds_exits_non_zero_on_a_payout_without_its_ledger_transac
     assert "ledger=MISSING" in captured.out
     assert captured.err.strip().count("\n") == 0
     assert "do not reconcile" in captured.err
+
+
+def test_the_buyer_reads_facts_but_never_the_engines_own_state(client):
+    """Who asked for material, which payments to pay back, whether to void the order: the engine
+    keeps these for itself; the buyer's answer carries the shown facts only."""
+    buyer = f.buyer(balance=10_00)
+    case = file_refund(as_user(client, buyer), revealed_key_order(buyer)).json()
+    agent_user = f.staff(Role.AGENT, agent_no="8002")
+    asked = as_user(client, agent_user).post(f"/refunds/{case['id']}/request-info", {"note": "请补充兑换截图"})
+    assert asked.status_code == 200, asked.content
+
+    seen = as_user(client, buyer).get(f"/refunds/{case['id']}").json()
+
+    assert seen["stage"] == Stage.NEEDS_INFO
+    facts = seen["facts"]
+    assert facts["order_no"] and facts["verified"]
+    for internal in ("info_requested_by", "void_order", "revoke_keys", "payment_ids", "appealed_at"):
+        assert internal not in facts
