@@ -464,7 +464,9 @@ def test_the_buyer_reads_facts_but_never_the_engines_own_state(client):
     buyer = f.buyer(balance=10_00)
     case = file_refund(as_user(client, buyer), revealed_key_order(buyer)).json()
     agent_user = f.staff(Role.AGENT, agent_no="8002")
-    asked = as_user(client, agent_user).post(f"/refunds/{case['id']}/request-info", {"note": "请补充兑换截图"})
+    asked = as_user(client, agent_user).post(
+        f"/refunds/{case['id']}/request-info", {"note": "请补充兑换截图"}
+    )
     assert asked.status_code == 200, asked.content
 
     seen = as_user(client, buyer).get(f"/refunds/{case['id']}").json()

@@ -20,10 +20,17 @@ REVIEWERS = (Role.AGENT, Role.SUPERVISOR)
 TRANSFER_TARGETS = {Holder.TECH, Holder.FINANCE, Holder.SUPERVISOR, Holder.AGENT}
 
 
+def check_not_party(case: RefundCase, user) -> None:
+    """Nobody handles a case they are a party to: its buyer, whoever filed it, its seller."""
+    if user.pk in (case.buyer_id, case.created_by_id, case.seller.owner_id):
+        raise RefundError(_("您是该申请的当事人（买家、提交人或卖家），不能处理，请交由其他同事。"))
+
+
 def check_staff(case: RefundCase, user, *, stages: set[str], roles=REVIEWERS) -> None:
-    """`user` holds one of `roles`, and the case is in one of `stages`."""
+    """`user` holds one of `roles`, is no party to the case, and the case is in one of `stages`."""
     if not user.has_role(*roles):
         raise RefundError(_("您没有处理退款申请的权限。"))
+    check_not_party(case, user)
     if case.stage not in stages:
         raise RefundError(_("当前阶段（%(s)s）不能执行该操作。") % {"s": case.get_stage_display()})
 
