@@ -48,10 +48,14 @@ class User(AbstractUser):
 
     @property
     def public_name(self) -> str:
-        """What a buyer sees for a staff member: the 工号, never a private name."""
-        if self.agent_no:
-            return _("客服 %(no)s") % {"no": self.agent_no}
-        return str(self)
+        """What a buyer sees for a staff member: their role and 工号, never a private name."""
+        if not self.agent_no:
+            return str(self)
+        if self.has_role(Role.SUPERVISOR):
+            return _("客服主管 %(no)s") % {"no": self.agent_no}
+        if self.has_role(Role.FINANCE) and not self.has_role(Role.AGENT):
+            return _("财务 %(no)s") % {"no": self.agent_no}
+        return _("客服 %(no)s") % {"no": self.agent_no}
 
 
 class Notice(models.Model):

@@ -308,7 +308,9 @@ def actor_label(e: Event, case: RefundCase, *, viewer_is_buyer: bool = False) ->
     if e.actor_id == case.seller.owner_id:
         return _("卖家")
     if e.actor is not None and e.actor.agent_no:
-        return _("客服 %(no)s") % {"no": e.actor.agent_no}
+        if e.kind == EventKind.FINANCE_DECISION:  # whatever else they do, here they act as finance
+            return _("财务 %(no)s") % {"no": e.actor.agent_no}
+        return e.actor.public_name
     return e.actor_label or _("平台")
 
 

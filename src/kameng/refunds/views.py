@@ -388,9 +388,7 @@ def staff_detail(request, case_id: int):
             "can_finance": may(check_finance_review, case, user),
             "finance_waiting": case.stage == Stage.FINANCE_REVIEW and not has_role(user, Role.FINANCE),
             "clauses": selectors.current_clauses(),
-            "default_clause": ClauseNo.CUSTOM_SERVICE
-            if case.order.kind == "custom_service"
-            else ClauseNo.NOT_RECEIVED,
+            "default_clause": policy.basis_clause(case.reason, case.order.kind),
             "transfer_targets": [
                 (h, Holder(h).label) for h in (Holder.TECH, Holder.FINANCE, Holder.SUPERVISOR)
             ],

@@ -374,6 +374,12 @@ def review_due(change: CaseChange, start=None):
     return deadline_in(hours=c.params.get("other_review_hours", 24), start=start)
 
 
+def basis(change: CaseChange) -> ClauseNo:
+    """The clause the case rests on once a person decides it: 5 for custom services, otherwise the
+    clause of its claim (2 duplicate payment, 11 an invalid card key, 3 the rest)."""
+    return policy.basis_clause(change.case.reason, change.order.kind)
+
+
 def to_review(change: CaseChange, *, reason: str, actor=None, due=None, holder_user=None) -> None:
     move(
         change,
@@ -383,7 +389,7 @@ def to_review(change: CaseChange, *, reason: str, actor=None, due=None, holder_u
         actor=actor,
         due=due or review_due(change),
         due_kind=TimerKind.REVIEW,
-        clause=policy.clause(ClauseNo.CUSTOM_SERVICE).ref,
+        clause=policy.clause(basis(change)).ref,
         reason=reason,
         due_action=_("逾期未处理，将升级至客服主管处理"),
     )
@@ -404,6 +410,6 @@ def replace(change: CaseChange, *, actor, reason: str) -> None:
             aftersales.replace_goods(order)
     except OrderError as e:
         raise RefundError(str(e)) from e
-    c = policy.clause(ClauseNo.UNOPENED_KEY)
+    c = policy.clause(basis(change))
     change.case.decision_clause = c.ref
     move(change, Stage.REPLACEMENT, holder=Holder.NOBODY, actor=actor, reason=reason, clause=c.ref)

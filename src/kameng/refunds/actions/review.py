@@ -6,14 +6,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kameng.accounts.models import Role, User
-from kameng.catalog.models import GoodsKind
 from kameng.money import yuan
 
 from .. import policy
 from ..models import Clause, Demand, EventKind, Holder, Reason, RefundCase, Stage, TimerKind
 from ..policy import ClauseNo
 from .common import CaseChange, RefundError, deadline_in, lock_case, move
-from .filing import replace, to_review
+from .filing import basis, replace, to_review
 from .payout import approve
 
 REVIEWERS = (Role.AGENT, Role.SUPERVISOR)
@@ -52,15 +51,12 @@ def check_transfer(case: RefundCase, user) -> None:
 
 def _lock_to_decide(case_id: int, agent, note: str, clause_number: int | None) -> tuple[CaseChange, Clause]:
     """Lock the case for a decision, check who decides and the note, and find the clause cited
-    (by default: 5 for custom services, 3 for the rest)."""
+    (by default the case's basis clause)."""
     change = lock_case(case_id)
     check_decide(change.case, agent)
     if not note.strip():
         raise RefundError(_("请填写处理意见（买家会看到）。"))
-    default = (
-        ClauseNo.CUSTOM_SERVICE if change.order.kind == GoodsKind.CUSTOM_SERVICE else ClauseNo.NOT_RECEIVED
-    )
-    number = clause_number or default
+    number = clause_number or basis(change)
     if not policy.clause_exists(number):
         raise RefundError(_("条款号无效。"))
     change.case.decision_note = note.strip()[:2000]
