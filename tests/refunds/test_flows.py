@@ -714,3 +714,29 @@ def test_a_gateway_refund_not_confirmed_in_time_goes_to_finance_and_keeps_retryi
     assert (case.stage, case.holder) == (S.REFUNDING, Holder.FINANCE)
     assert case.deadline_at > due.due_at
     assert Payout.objects.get(case=case).status == Payout.Status.PENDING  # the tick still retries it
+
+
+def test_following_up_a_case_the_system_is_deciding_is_refused_with_its_time_and_spends_nothing():
+    buyer, _order, case = unknown_topup()
+    assert case.holder == Holder.SYSTEM
+
+    with pytest.raises(RefundError, match="系统正在自动处理，最晚"):
+        follow_up(case_id=case.pk, buyer=buyer)
+
+    case.refresh_from_db()
+    assert case.last_followup_at is None  # the 24-hour allowance is still there
+    assert not Event.objects.filter(stream=case.stream, kind="follow_up").exists()
+    assert selectors.buyer_actions(case, buyer)["follow_up"] is False
+
+
+def test_agents_see_how_many_times_the_buyer_followed_up(client):
+    buyer = f.buyer(balance=100_00)
+    case = dispute(buyer, delivered_custom_order(buyer, price=100_00, seller=f.seller(platform=True)))
+    follow_up(case_id=case.pk, buyer=buyer)
+    with freeze_time(timezone.now() + timedelta(hours=24, seconds=1)):
+        follow_up(case_id=case.pk, buyer=buyer)
+    client.force_login(agent())
+
+    page = client.get(f"/refunds/staff/{case.pk}/").content.decode()
+
+    assert "买家催促次数：2" in page

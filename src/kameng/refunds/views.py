@@ -20,7 +20,7 @@ from .actions.common import may
 from .actions.finance import check_finance_review
 from .actions.seller import check_seller_answer
 from .forms import CHANNELS, AmountError, RefundRequestForm, cents_to_yuan_text, first_error, parse_yuan
-from .models import Demand, Holder, Reason, RefundTo, Stage
+from .models import Demand, EventKind, Holder, Reason, RefundTo, Stage
 from .policy import ClauseNo
 from .services import EvidenceFile, RefundError
 from .stages import path_for
@@ -375,6 +375,7 @@ def staff_detail(request, case_id: int):
         return redirect("refunds:staff_detail", case_id=case.pk)
     user = request.user
     ctx = _case_context(case, viewer_is_buyer=False)
+    ctx["follow_ups"] = sum(1 for item in ctx["timeline"] if item["kind"] == EventKind.FOLLOW_UP)
     appealed = case.stage == Stage.APPEALED
     ctx.update(
         {

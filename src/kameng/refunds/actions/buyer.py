@@ -63,6 +63,14 @@ def check_follow_up(case: RefundCase, buyer, now: datetime | None = None) -> Non
         raise RefundError(_("该申请已结束。"))
     if case.holder in (Holder.BUYER, Holder.NOBODY):
         raise RefundError(_("该申请正在等待您处理，无需催促。"))
+    if case.holder == Holder.SYSTEM:
+        # Nobody to remind: the system decides by itself; do not spend the buyer's one follow-up.
+        if case.deadline_at is None:
+            raise RefundError(_("系统正在自动处理，结果出来会立即通知您，无需催促。"))
+        raise RefundError(
+            _("系统正在自动处理，最晚 %(t)s 给出结果，无需催促。")
+            % {"t": timezone.localtime(case.deadline_at).strftime("%m-%d %H:%M")}
+        )
     allowed_at = next_follow_up(case)
     if allowed_at is not None and (now or timezone.now()) < allowed_at:
         nxt = timezone.localtime(allowed_at).strftime("%m-%d %H:%M")
