@@ -60,12 +60,16 @@ def test_a_one_column_csv_with_quotes_is_read_as_keys():
     assert _stock(product) == ["KEY-0001", "KEY-0002", "KEY-0003"]
 
 
-def test_a_card_number_and_password_pair_is_kept_whole_not_cut_at_the_comma():
+def test_a_card_number_and_password_pair_is_stored_as_both_not_cut_at_the_comma():
     product = f.product()
 
     import_card_keys(product=product, data="1000200030004001,PW-8812\n1000200030004002,PW-9931\n", actor=None)
 
-    assert _stock(product) == ["1000200030004001,PW-8812", "1000200030004002,PW-9931"]
+    assert _stock(product) == ["PW-8812", "PW-9931"]
+    assert sorted(decrypt(k.card_no_enc) for k in CardKey.objects.filter(product=product)) == [
+        "1000200030004001",
+        "1000200030004002",
+    ]
 
 
 def test_two_passwords_under_one_card_number_are_two_keys_not_a_duplicate():
@@ -73,7 +77,7 @@ def test_two_passwords_under_one_card_number_are_two_keys_not_a_duplicate():
 
     import_card_keys(product=product, data="1000200030004000,PW-8812\n1000200030004000,PW-9931\n", actor=None)
 
-    assert _stock(product) == ["1000200030004000,PW-8812", "1000200030004000,PW-9931"]
+    assert _stock(product) == ["PW-8812", "PW-9931"]
 
 
 def test_duplicates_within_the_file_are_reported_by_line_and_nothing_is_imported():
@@ -160,7 +164,9 @@ def test_a_seller_pastes_keys_on_the_import_page(client):
     product = f.product()
     client.force_login(product.seller.owner)
 
-    response = client.post(_url(product), {"text": "P-1\n\nP-2\n"}, follow=True)
+    preview = client.post(_url(product), {"text": "P-1\n\nP-2\n"})
+    draft = preview.context["confirm"]["draft"].value()
+    response = client.post(_url(product) + "confirm/", {"draft": draft}, follow=True)
 
     assert response.status_code == 200
     assert "已导入 2 条卡密（跳过空行 1 行）" in response.content.decode()
@@ -174,7 +180,9 @@ def test_a_seller_uploads_a_gb18030_csv_on_the_import_page(client):
         "keys.csv", "点卡-01\r\n点卡-02\r\n".encode("gb18030"), content_type="text/csv"
     )
 
-    response = client.post(_url(product), {"file": upload}, follow=True)
+    preview = client.post(_url(product), {"file": upload})
+    draft = preview.context["confirm"]["draft"].value()
+    response = client.post(_url(product) + "confirm/", {"draft": draft}, follow=True)
 
     assert "已导入 2 条卡密" in response.content.decode()
     assert _stock(product) == ["点卡-01", "点卡-02"]
@@ -260,6 +268,6 @@ def test_a_secret_never_reaches_the_logs_on_import_purchase_or_reveal(caplog):
     with caplog.at_level("DEBUG"):
         import_card_keys(product=product, data=secret, actor=None)
         order = place_order(buyer=buyer, product=product)
-        assert reveal_card_keys(order_id=order.pk, buyer=buyer) == [secret]
+        assert [k.secret for k in reveal_card_keys(order_id=order.pk, buyer=buyer)] == [secret]
 
     assert secret not in caplog.text

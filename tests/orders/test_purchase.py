@@ -20,7 +20,8 @@ def test_buyer_tops_up_buys_a_card_key_and_reveals_it():
     key = CardKey.objects.get(order=order)
     assert key.viewed_at is None
     secrets = reveal_card_keys(order_id=order.pk, buyer=buyer)
-    assert secrets[0].startswith(f"KEY-{product.pk}-")
+    assert secrets[0].secret.startswith(f"KEY-{product.pk}-")
+    assert secrets[0].card_no == ""
     key.refresh_from_db()
     assert key.viewed_at is not None
     assert check_ledger() == []

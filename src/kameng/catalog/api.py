@@ -9,8 +9,9 @@ from ninja.errors import HttpError
 from pydantic import Field, StrictBool
 
 from kameng.accounts.models import Role
-from kameng.accounts.permissions import require_role
+from kameng.accounts.permissions import is_staff_member, require_role
 from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
+from kameng.inventory.selectors import stock_by_batch
 
 from .models import GoodsKind, Product, Seller
 from .selectors import listed_products, seller_of
@@ -21,6 +22,7 @@ from .services import (
     ProductNotFound,
     create_product,
     import_card_keys,
+    preview_card_keys,
     update_product,
 )
 
@@ -50,15 +52,48 @@ ProductId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class KeysIn(Schema):
+    """One key per line: a password alone, or card number and password separated by a comma, a tab
+    or "----". A header row is skipped when detected or declared (`has_header`). `dry_run` checks
+    and previews (masked) without importing; import the same text without it to commit."""
+
     text: str = Field(..., max_length=2_000_000, pattern=NO_NUL)
+    has_header: StrictBool = False
+    dry_run: StrictBool = False
+
+
+class PreviewRow(Schema):
+    line: int
+    card_no: str  # masked: first 4 and last 2 characters at most; "" for a password alone
+    password: str  # masked likewise
 
 
 class ImportOut(Schema):
     added: int
+    dry_run: bool
+    to_add: int
+    two_column: int
     blank_lines: int
+    header_line: int | None
     duplicates_in_file: list[int]
     already_in_stock: list[int]
     invalid: list[int]
+    preview: list[PreviewRow]
+
+
+class BatchStock(Schema):
+    batch: str
+    on_sale: int
+    sold: int
+    revoked: int
+    redeemed: int
+    quarantined: int
+    total: int
+
+
+class ProductStock(Schema):
+    product_id: int
+    name: str
+    batches: list[BatchStock]
 
 
 @router.get("/products", response={200: list[ProductOut], 422: dict}, auth=None)
@@ -81,12 +116,46 @@ def product(request, product_id: ProductId):
 def import_keys(request, product_id: ProductId, payload: KeysIn):
     product = get_object_or_404(Product, pk=product_id, seller__owner=request.user)
     try:
-        report = import_card_keys(product=product, data=payload.text, actor=request.user)
+        if payload.dry_run:
+            report = preview_card_keys(product=product, data=payload.text, has_header=payload.has_header)
+        else:
+            report = import_card_keys(
+                product=product, data=payload.text, actor=request.user, has_header=payload.has_header
+            )
     except CatalogError as e:
         raise HttpError(400, str(e)) from e
+    body = _import_out(report, dry_run=payload.dry_run)
     if report.problems:
-        return Status(422, {"detail": _("未导入任何卡密"), **report.__dict__})
-    return report
+        return Status(422, {"detail": _("未导入任何卡密"), **body})
+    return body
+
+
+def _import_out(report, *, dry_run: bool) -> dict:
+    return {
+        "added": report.added,
+        "dry_run": dry_run,
+        "to_add": report.to_add,
+        "two_column": report.two_column,
+        "blank_lines": report.blank_lines,
+        "header_line": report.header_line,
+        "duplicates_in_file": report.duplicates_in_file,
+        "already_in_stock": report.already_in_stock,
+        "invalid": report.invalid,
+        "preview": [{"line": n, "card_no": c, "password": p} for n, c, p in report.preview],
+    }
+
+
+@router.get("/stock", response={200: list[ProductStock], 401: dict, 403: dict})
+def stock(request):
+    """Card-key counts by product and batch: the caller's own products (staff: all). Never a key."""
+    products = Product.objects.filter(kind=GoodsKind.CARD_KEY).order_by("id")
+    if not is_staff_member(request.user):
+        products = products.filter(seller=_my_shop(request))
+    products = list(products[:500])
+    batches: dict[int, list] = {p.pk: [] for p in products}
+    for row in stock_by_batch(list(batches)):
+        batches[row["product_id"]].append(row)
+    return [{"product_id": p.pk, "name": p.name, "batches": batches[p.pk]} for p in products]
 
 
 # --- the seller's own products ------------------------------------------------------------------

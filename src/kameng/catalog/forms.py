@@ -68,6 +68,7 @@ class KeyImportForm(forms.Form):
         label=_("粘贴卡密（每行一条）"), widget=forms.Textarea(attrs={"rows": 6}), required=False
     )
     file = forms.FileField(label=_("或上传 TXT/CSV 文件"), required=False)
+    has_header = forms.BooleanField(label=_("第一行是表头（如“卡号,密码”），不导入"), required=False)
 
     def clean(self):
         data = super().clean()
@@ -77,3 +78,7 @@ class KeyImportForm(forms.Form):
         if f and f.size > 2 * 1024 * 1024:
             raise forms.ValidationError(_("文件不能超过 2MB。"))
         return data
+
+
+class KeyImportConfirmForm(forms.Form):
+    draft = forms.UUIDField(widget=forms.HiddenInput)

@@ -129,17 +129,23 @@ def _refused(model, errors: dict[str, list[str]]) -> CatalogError:
 # --- card keys -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def import_card_keys(*, product: Product, data: bytes | str, actor, batch: str = "") -> ImportReport:
-    """Import card keys into a card-key product's stock, all or nothing: any duplicate or malformed
-    line imports nothing and is reported (kameng.inventory does the parsing and the storing)."""
+def _card_key_product(product: Product) -> None:
     if product.kind != GoodsKind.CARD_KEY:
         raise CatalogError(_("只有卡密类商品可以导入卡密。"))
+
+
+@transaction.atomic
+def import_card_keys(
+    *, product: Product, data: bytes | str, actor, batch: str = "", has_header: bool = False
+) -> ImportReport:
+    """Import card keys into a card-key product's stock, all or nothing: any duplicate or malformed
+    line imports nothing and is reported (kameng.inventory does the parsing and the storing)."""
+    _card_key_product(product)
     # The product row is the owner of the "product:<id>" event stream: two imports take turns.
     Product.objects.select_for_update().filter(pk=product.pk).first()
     batch = batch or timezone.localtime().strftime("%Y%m%d%H%M%S")
     try:
-        report = inventory.add_card_keys(product_id=product.pk, data=data, batch=batch)
+        report = inventory.add_card_keys(product_id=product.pk, data=data, batch=batch, has_header=has_header)
     except inventory.InventoryError as e:
         raise CatalogError(str(e)) from e
     if report.added:
@@ -149,4 +155,43 @@ def import_card_keys(*, product: Product, data: bytes | str, actor, batch: str =
             actor=actor,
             data={"count": report.added, "batch": batch},
         )
+    return report
+
+
+def preview_card_keys(*, product: Product, data: bytes | str, has_header: bool = False) -> ImportReport:
+    """What importing the file would do (masked preview, counts, problems); writes nothing."""
+    _card_key_product(product)
+    try:
+        report, _rows = inventory.check_card_keys(product_id=product.pk, data=data, has_header=has_header)
+    except inventory.InventoryError as e:
+        raise CatalogError(str(e)) from e
+    return report
+
+
+def stage_card_keys(*, product: Product, data: bytes | str, actor, has_header: bool = False):
+    """Preview a file and keep it (encrypted, short-lived) for its seller to confirm: (report, draft
+    id or None when the file has problems)."""
+    _card_key_product(product)
+    try:
+        report, draft = inventory.stage_card_keys(
+            product_id=product.pk, owner_id=actor.pk, data=data, has_header=has_header
+        )
+    except inventory.InventoryError as e:
+        raise CatalogError(str(e)) from e
+    return report, (draft.pk if draft else None)
+
+
+@transaction.atomic
+def confirm_card_keys(*, product: Product, draft_id, actor) -> ImportReport:
+    """Import exactly the file the seller previewed: only the seller who staged it, for this product,
+    before it expires, and once."""
+    _card_key_product(product)
+    try:
+        text, has_header = inventory.take_draft(draft_id=draft_id, product_id=product.pk, owner_id=actor.pk)
+    except inventory.InventoryError as e:
+        raise CatalogError(str(e)) from e
+    report = import_card_keys(product=product, data=text, actor=actor, has_header=has_header)
+    if report.problems:
+        # Stock changed since the preview (another import): nothing imported; the seller starts again.
+        raise CatalogError(_("预览之后库存已变化（部分卡密已在库存中），未导入任何卡密，请重新上传。"))
     return report

@@ -1,16 +1,21 @@
+from collections import Counter
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from kameng.accounts.permissions import role_required
-from kameng.inventory.selectors import available_keys
+from kameng.accounts.models import STAFF_ROLES
+from kameng.accounts.permissions import is_staff_member, role_required
+from kameng.inventory.selectors import available_keys, stock_by_batch
 
-from .forms import KeyImportForm, ProductForm
+from .forms import KeyImportConfirmForm, KeyImportForm, ProductForm
 from .models import GoodsKind, Product, Seller
 from .selectors import listed_products, seller_of
-from .services import CatalogError, create_product, import_card_keys, update_product
+from .services import CatalogError, confirm_card_keys, create_product, stage_card_keys, update_product
+
+STOCK_COUNTS = ("on_sale", "sold", "revoked", "redeemed", "quarantined", "total")
 
 
 def index(request):
@@ -58,28 +63,75 @@ def seller_product_edit(request, pk: int | None = None):
 @role_required("seller")
 @require_http_methods(["GET", "POST"])
 def seller_import_keys(request, pk: int):
+    """Upload → masked preview. Nothing is imported here: the preview's confirm button does that."""
     seller = _my_seller(request)
     product = get_object_or_404(Product, pk=pk, seller=seller, kind=GoodsKind.CARD_KEY)
     form = KeyImportForm(request.POST or None, request.FILES or None)
-    report = None
+    report = draft = refusal = None
     if request.method == "POST" and form.is_valid():
-        data = (
-            form.cleaned_data["file"].read() if form.cleaned_data.get("file") else form.cleaned_data["text"]
-        )
+        upload = form.cleaned_data.get("file")
+        data = upload.read() if upload else form.cleaned_data["text"]
         try:
-            report = import_card_keys(product=product, data=data, actor=request.user)
+            report, draft = stage_card_keys(
+                product=product, data=data, actor=request.user, has_header=form.cleaned_data["has_header"]
+            )
         except CatalogError as e:
-            form.add_error(None, str(e))
+            refusal = str(e)
         else:
-            if not report.problems:
-                messages.success(
-                    request,
-                    _("已导入 %(n)d 条卡密（跳过空行 %(b)d 行）。")
-                    % {"n": report.added, "b": report.blank_lines},
-                )
-                return redirect("orders:seller_home")
-    return render(
+            refusal = None
+        # A fresh form: the pasted keys are never sent back in the page, not even to their seller.
+        form = KeyImportForm(initial={"has_header": form.cleaned_data["has_header"]})
+    confirm = KeyImportConfirmForm(initial={"draft": draft}) if draft else None
+    response = render(
         request,
         "catalog/seller_import.html",
-        {"form": form, "product": product, "report": report, "stock": available_keys(product.pk)},
+        {
+            "form": form,
+            "product": product,
+            "report": report,
+            "refusal": refusal,
+            "confirm": confirm,
+            "stock": available_keys(product.pk),
+        },
     )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@role_required("seller")
+@require_POST
+def seller_confirm_keys(request, pk: int):
+    seller = _my_seller(request)
+    product = get_object_or_404(Product, pk=pk, seller=seller, kind=GoodsKind.CARD_KEY)
+    form = KeyImportConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("预览已过期或不存在，请重新上传。"))
+        return redirect("catalog:seller_import_keys", pk=product.pk)
+    try:
+        report = confirm_card_keys(product=product, draft_id=form.cleaned_data["draft"], actor=request.user)
+    except CatalogError as e:
+        messages.error(request, str(e))
+        return redirect("catalog:seller_import_keys", pk=product.pk)
+    messages.success(
+        request,
+        _("已导入 %(n)d 条卡密（跳过空行 %(b)d 行）。") % {"n": report.added, "b": report.blank_lines},
+    )
+    return redirect("catalog:seller_inventory")
+
+
+@role_required("seller", *STAFF_ROLES)
+def seller_inventory(request):
+    """Counts of card keys by product and batch; a seller sees its own products, staff see all."""
+    products = (
+        Product.objects.filter(kind=GoodsKind.CARD_KEY).select_related("seller").order_by("seller_id", "id")
+    )
+    if not is_staff_member(request.user):
+        products = products.filter(seller=_my_seller(request))
+    products = list(products)
+    rows = stock_by_batch([p.pk for p in products])
+    by_product = {p.pk: {"product": p, "batches": [], "totals": Counter()} for p in products}
+    for row in rows:
+        entry = by_product[row["product_id"]]
+        entry["batches"].append(row)
+        entry["totals"].update({k: row[k] for k in STOCK_COUNTS})
+    return render(request, "catalog/seller_inventory.html", {"entries": list(by_product.values())})

@@ -1,3 +1,6 @@
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +18,9 @@ class CardKey(models.Model):
 
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="card_keys")
     secret_enc = models.TextField()
+    # Point cards often come as a card number (卡号) plus a password (卡密): both are secrets.
+    # Empty for a key that is a password alone.
+    card_no_enc = models.TextField(blank=True, default="")
     fingerprint = models.CharField(max_length=64)
     batch = models.CharField(_("批次"), max_length=40, blank=True)
     status = models.CharField(max_length=12, choices=CardKeyStatus.choices, default=CardKeyStatus.AVAILABLE)
@@ -44,3 +50,23 @@ class CardKey(models.Model):
 
     def __str__(self) -> str:
         return f"CardKey#{self.pk}"  # never the secret
+
+
+class KeyImportDraft(models.Model):
+    """A checked but not yet confirmed import: the seller saw its masked preview and may confirm it.
+    The file's text is kept Fernet-encrypted, for a short time, and deleted once confirmed; the
+    random id is what the confirm form carries, never a key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text_enc = models.TextField()
+    has_header = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("待确认的卡密导入")
+        verbose_name_plural = _("待确认的卡密导入")
+
+    def __str__(self) -> str:
+        return f"KeyImportDraft#{self.pk}"

@@ -100,8 +100,14 @@ class PayOut(Schema):
     pay_url: str
 
 
+class CardOut(Schema):
+    card_no: str  # "" when the key is a password alone
+    password: str
+
+
 class KeysOut(Schema):
-    card_keys: list[str]
+    card_keys: list[str]  # the passwords, as before two-column keys existed
+    cards: list[CardOut]
 
 
 class DeliverIn(Schema):
@@ -158,7 +164,11 @@ def pay(request, no: OrderNo):
 def reveal(request, no: OrderNo, response: HttpResponse):
     order = get_object_or_404(Order, no=no, buyer=request.user)
     response["Cache-Control"] = "no-store"  # secrets: never kept by a browser or proxy cache
-    return {"card_keys": _call(reveal_card_keys, order_id=order.pk, buyer=request.user)}
+    keys = _call(reveal_card_keys, order_id=order.pk, buyer=request.user)
+    return {
+        "card_keys": [k.secret for k in keys],
+        "cards": [{"card_no": k.card_no, "password": k.secret} for k in keys],
+    }
 
 
 @router.post("/{no}/cancel", response={200: OrderOut, **ERRORS})

@@ -384,8 +384,9 @@ def confirm_received(*, order_id: int, buyer) -> Order:
 
 
 @transaction.atomic
-def reveal_card_keys(*, order_id: int, buyer) -> list[str]:
-    """The buyer's explicit reveal: the first one sets `viewed_at` and is logged."""
+def reveal_card_keys(*, order_id: int, buyer) -> list[inventory.RevealedKey]:
+    """The buyer's explicit reveal (card number, if any, and password of each key): the first one
+    sets `viewed_at` and is logged."""
     order = lock_order(order_id)
     if order.buyer_id != buyer.pk:
         raise OrderError(_("订单不存在。"))
