@@ -124,14 +124,18 @@ AUTH_USER_MODEL = "accounts.User"
 
 # Password guessing (the login page and POST /api/auth/token) is throttled by django-axes: after
 # KAMENG_LOGIN_FAILURES wrong passwords for one username from one address, that pair is refused
-# for KAMENG_LOGIN_COOLOFF_MINUTES (a stranger cannot lock a buyer out from elsewhere).
+# for KAMENG_LOGIN_COOLOFF_MINUTES (a stranger cannot lock a buyer out from elsewhere); after
+# KAMENG_LOGIN_ADDRESS_FAILURES wrong passwords from one address, whatever the usernames (password
+# spraying), that address is refused for as long (accounts/throttle.py: axes has one limit).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURES", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+KAMENG_LOGIN_ADDRESS_FAILURES = int(os.environ.get("KAMENG_LOGIN_ADDRESS_FAILURES", "20"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "kameng.accounts.throttle.PairAndAddressHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kameng.accounts.lockout.locked_out"
 AXES_VERBOSE = False
