@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -40,6 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "csp",
+    # Its docs view then serves swagger-ui from ninja's own static files instead of a public CDN.
+    "ninja",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -64,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kameng.accounts.middleware.BusyDatabaseMiddleware",
     "kameng.accounts.middleware.RefuseNulMiddleware",
@@ -119,14 +124,18 @@ AUTH_USER_MODEL = "accounts.User"
 
 # Password guessing (the login page and POST /api/auth/token) is throttled by django-axes: after
 # KAMENG_LOGIN_FAILURES wrong passwords for one username from one address, that pair is refused
-# for KAMENG_LOGIN_COOLOFF_MINUTES (a stranger cannot lock a buyer out from elsewhere).
+# for KAMENG_LOGIN_COOLOFF_MINUTES (a stranger cannot lock a buyer out from elsewhere); after
+# KAMENG_LOGIN_ADDRESS_FAILURES wrong passwords from one address, whatever the usernames (password
+# spraying), that address is refused for as long (accounts/throttle.py: axes has one limit).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("KAMENG_LOGIN_FAILURES", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KAMENG_LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+KAMENG_LOGIN_ADDRESS_FAILURES = int(os.environ.get("KAMENG_LOGIN_ADDRESS_FAILURES", "20"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "kameng.accounts.throttle.PairAndAddressHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kameng.accounts.lockout.locked_out"
 AXES_VERBOSE = False
@@ -193,6 +202,23 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 CSRF_FAILURE_VIEW = "kameng.accounts.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
+# Every page runs only script files served from here: no inline <script>, no on*= handlers (the
+# templates keep their behaviour in static/kameng/*.js), no eval, nothing from a CDN. Inline styles
+# are refused too (site.css has every rule); images may be data: URIs (swagger-ui's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("KAMENG_HTTPS", False):

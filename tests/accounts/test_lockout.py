@@ -76,3 +76,55 @@ def test_a_successful_login_starts_the_count_again(client):
     for _ in range(LIMIT - 1):
         assert _token(client, buyer.username, "wrong-password").status_code == 401
     assert _token(client, buyer.username, f.PASSWORD).status_code == 200
+
+
+ADDRESS_LIMIT = 20
+
+
+def _spray(door, client, address):
+    """30 wrong passwords over 10 usernames from one address: 3 per name, under the per-name limit."""
+    users = [f.buyer() for _ in range(10)]
+    answers = [door(client, u.username, "wrong-password", address) for _ in range(3) for u in users]
+    return users, [a.status_code for a in answers]
+
+
+def _login_from(client, username, password, address):
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+@pytest.mark.parametrize("door", [_login_from, _token], ids=["login page", "api token"])
+def test_password_spraying_from_one_address_is_locked_out(client, door):
+    users, codes = _spray(door, client, "203.0.113.7")
+
+    assert 429 in codes
+    assert codes.index(429) == ADDRESS_LIMIT - 1  # the 20th wrong password from that address
+    assert door(client, users[0].username, f.PASSWORD, "203.0.113.7").status_code == 429
+    # The owners themselves, from their own addresses, are not locked out by the sprayer.
+    assert _token(client, users[0].username, f.PASSWORD, address="198.51.100.1").status_code == 200
+
+
+def test_the_address_limit_comes_from_the_environment(client, settings):
+    settings.KAMENG_LOGIN_ADDRESS_FAILURES = 8
+    users = [f.buyer() for _ in range(4)]
+    codes = [_token(client, u.username, "wrong", "203.0.113.9").status_code for _ in range(2) for u in users]
+    assert codes == [401] * 7 + [429]
+
+
+def test_a_successful_login_does_not_wipe_the_address_count(client):
+    sprayer = f.buyer()
+    users = [f.buyer() for _ in range(9)]
+    for u in users:
+        _token(client, u.username, "wrong", "203.0.113.8")
+        _token(client, u.username, "wrong", "203.0.113.8")  # 18 from that address
+    assert _token(client, sprayer.username, f.PASSWORD, "203.0.113.8").status_code == 200
+
+    assert _token(client, users[0].username, "wrong", "203.0.113.8").status_code == 401  # the 19th
+    assert _token(client, users[1].username, "wrong", "203.0.113.8").status_code == 429  # the 20th
+
+
+def test_the_lockout_page_points_to_no_customer_service_that_does_not_exist(client):
+    buyer = f.buyer()
+    for _ in range(LIMIT):
+        _login(client, buyer.username, "wrong-password")
+    page = _login(client, buyer.username, "wrong-password").content.decode()
+    assert "官方客服找回" not in page

@@ -10,12 +10,14 @@ from pydantic import Field
 from kameng.accounts.permissions import get_owned_or_404
 from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
 from kameng.catalog.models import Product
+from kameng.catalog.services import MAX_PER_ORDER
 from kameng.payments.models import PayMethod
 
 from .models import Order
 from .selectors import orders_with_facts
 from .services import (
     OrderError,
+    QuantityError,
     cancel_order,
     confirm_received,
     deliver_custom_service,
@@ -30,7 +32,16 @@ ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 422: dict}
 # An order number in a path: bounded and NUL-free, so a fuzzed one is a 404/422, never a database error.
 OrderNo = Annotated[str, Field(max_length=32, pattern=NO_NUL)]
 ProductId = json_int(ge=1, le=MAX_ID)
-Quantity = json_int(ge=1, le=100)
+# One rule for how many pieces an order holds: the product's max_per_order (每单限购), which a seller
+# sets between 1 and MAX_PER_ORDER. The schema states the platform bound; above the product's own
+# limit the service refuses with QuantityError, answered 422 like the schema's own refusals.
+Quantity = Annotated[
+    json_int(ge=1, le=MAX_PER_ORDER),
+    Field(
+        description=f"1 to the product's max_per_order (每单限购, see GET /api/products), "
+        f"which is at most {MAX_PER_ORDER}; more is a 422 naming the product's limit."
+    ),
+]
 
 
 class PaymentOut(Schema):
@@ -125,6 +136,8 @@ def _mine(request, no: OrderNo) -> Order:
 def _call(fn, **kwargs):
     try:
         return fn(**kwargs)
+    except QuantityError as e:
+        raise HttpError(422, str(e)) from e
     except OrderError as e:
         raise HttpError(400, str(e)) from e
 

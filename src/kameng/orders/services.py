@@ -46,6 +46,12 @@ class OrderError(Exception):
     """A request the shop refuses; the message is for the user, in their language."""
 
 
+class QuantityError(OrderError):
+    """More pieces than the product's 每单限购 (Product.max_per_order, itself at most
+    catalog.services.MAX_PER_ORDER, the bound the API schema states): the API answers 422, as it
+    does for a quantity above the schema's bound."""
+
+
 def new_order_no() -> str:
     return new_no("KM")
 
@@ -81,9 +87,9 @@ def _check_purchase(product: Product, quantity: int, target_account: str) -> Non
     if not product.is_active or not product.seller.is_active:
         raise OrderError(_("该商品已下架。"))
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-        raise OrderError(_("购买数量至少为 1。"))
+        raise QuantityError(_("购买数量至少为 1。"))
     if quantity > product.max_per_order:
-        raise OrderError(_("该商品每单最多购买 %(n)d 件。") % {"n": product.max_per_order})
+        raise QuantityError(_("该商品每单最多购买 %(n)d 件。") % {"n": product.max_per_order})
     if product.kind in (GoodsKind.DIRECT_TOPUP, GoodsKind.ACTIVATION) and not target_account.strip():
         raise OrderError(_("请填写充值账号。"))
     if product.kind == GoodsKind.CARD_KEY and available_keys(product.pk) < quantity:
