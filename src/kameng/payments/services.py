@@ -100,14 +100,53 @@ class CallbackResult:
 
 
 def receive_callback(*, gateway_name: str, body: bytes, signature: str) -> CallbackResult:
-    """A gateway callback. Bad signature or amount: refused and logged. Replays: acknowledged, no effect."""
+    """A gateway callback. Bad signature or amount: refused and logged. Replays: acknowledged, no effect.
+
+    A good signature is not enough: a leaked or default secret lets anyone sign. Before any money
+    moves we ask the gateway itself about the trade (`query`, outside any lock: it may be a network
+    call) and apply only what the gateway confirms: the same trade, status and amount."""
     gateway = get_gateway(gateway_name)
     try:
         cb = gateway.verify(body, signature)
     except ValueError as e:
         log.warning("payment callback refused (%s): gateway=%s", e, gateway_name)
         return CallbackResult(False, "bad signature")
-    return apply_gateway_result(gateway_name=gateway_name, cb=cb)
+    try:
+        confirmed = gateway.query(cb.out_trade_no)
+    except GatewayError as e:
+        log.warning(
+            "payment callback refused: gateway=%s out_trade_no=%s could not be confirmed (%s)",
+            gateway_name,
+            cb.out_trade_no,
+            e,
+        )
+        return CallbackResult(False, "not confirmed")
+    refusal = _unconfirmed(cb, confirmed)
+    if refusal:
+        # Never the body or signature: only what identifies the trade and why it was refused.
+        log.warning(
+            "payment callback refused (%s): gateway=%s out_trade_no=%s",
+            refusal,
+            gateway_name,
+            cb.out_trade_no,
+        )
+        return CallbackResult(False, refusal)
+    return apply_gateway_result(gateway_name=gateway_name, cb=confirmed)
+
+
+def _unconfirmed(cb: Callback, confirmed: Callback | None) -> str:
+    """Why the gateway's own answer does not back the callback ("" when it does)."""
+    if confirmed is None:
+        return "not confirmed"
+    if confirmed.amount != cb.amount:
+        return "amount mismatch"
+    if (confirmed.out_trade_no, confirmed.trade_no, confirmed.status) != (
+        cb.out_trade_no,
+        cb.trade_no,
+        cb.status,
+    ):
+        return "not confirmed"
+    return ""
 
 
 @transaction.atomic
