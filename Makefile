@@ -22,6 +22,10 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo --if-empty
 
+# The sandbox gateway and supplier are on for `make run` (and its demo data, paid through them); they
+# are off by default anywhere else, and `check --deploy` fails while they are on.
+run demo: export KAMENG_SANDBOX ?= 1
+
 run: demo
 	$(BIN)/python manage.py serve
 

@@ -240,6 +240,7 @@ def main() -> int:
     base_env = {
         **os.environ,
         "KAMENG_BENCH": "1",
+        "KAMENG_SANDBOX": "1",  # the seed pays its orders through the sandbox gateway
         "KAMENG_VAR_DIR": str(tmp),
         "KAMENG_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT / "src"),

@@ -190,7 +190,10 @@ CARDKEY_FERNET_KEYS = [k for k in os.environ.get("KAMENG_CARDKEY_KEY", "").split
     base64.urlsafe_b64encode(hashlib.sha256(("cardkey:" + SECRET_KEY).encode()).digest()).decode()
 ]
 
-# --- payment gateway (sandbox by default) -----------------------------------------------------
+# --- payment gateway and supplier ----------------------------------------------------------
+# The sandbox gateway (its cashier lets anyone "pay") and the sandbox supplier are for `make run` and
+# tests only: off unless KAMENG_SANDBOX is set, and `check --deploy` fails while they are on.
+SANDBOX = env_bool("KAMENG_SANDBOX", False)
 BENCH_ENDPOINTS = env_bool("KAMENG_BENCH", False)
 GATEWAY_SECRET = os.environ.get("KAMENG_GATEWAY_SECRET", "sandbox-gateway-secret")
 SITE_URL = os.environ.get("KAMENG_SITE_URL", "http://127.0.0.1:8000")

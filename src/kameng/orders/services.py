@@ -32,7 +32,7 @@ from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
 from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus
-from .supplier import supplier
+from .supplier import get_supplier
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +160,12 @@ def start_order_gateway_payment(*, order: Order, user) -> tuple[Payment, str]:
         order = lock_order(order.pk)
         if order.status != OrderStatus.PENDING:
             raise OrderError(_("该订单当前无需支付。"))
-        return payments.start_gateway_payment(
-            user=user, order=order, amount=order.amount, subject=order.product.name
-        )
+        try:
+            return payments.start_gateway_payment(
+                user=user, order=order, amount=order.amount, subject=order.product.name
+            )
+        except payments.PaymentError as e:
+            raise OrderError(str(e)) from e
 
 
 def apply_order_payment(payment: Payment, *, ledger_key: str) -> str:
@@ -262,6 +265,7 @@ def deliver_locked(order: Order) -> None:
             return
         finish_delivery(order, delivery, now, keys=order.quantity)
     elif order.kind == GoodsKind.DIRECT_TOPUP:
+        supplier = get_supplier()
         if delivery.supplier_ref:
             result = supplier.query(delivery.supplier_ref)
         else:

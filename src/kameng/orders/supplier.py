@@ -6,9 +6,13 @@ each path by hand: an account containing "fail" fails, one containing "unknown" 
 `SandboxSupplier.settle` is called (what the upstream eventually answers).
 """
 
+import logging
 import secrets
 
+from django.conf import settings
 from django.db import transaction
+
+log = logging.getLogger(__name__)
 
 
 class SupplierError(Exception):
@@ -48,7 +52,25 @@ class SandboxSupplier(Supplier):
             SupplierTopup.objects.filter(ref=ref).update(result=result)
 
 
+class UnconfiguredSupplier(Supplier):
+    """No upstream is connected (KAMENG_SANDBOX off and no real supplier yet): nothing is ever
+    reported delivered. A top-up stays "unknown" for a person to settle, never a made-up success."""
+
+    def topup(self, *, account: str, amount: int) -> tuple[str, str]:
+        log.warning("direct top-up left unknown: no supplier is configured (KAMENG_SANDBOX is off)")
+        return "", "unknown"
+
+    def query(self, ref: str) -> str:
+        return "unknown"
+
+
 supplier = SandboxSupplier()
+unconfigured = UnconfiguredSupplier()
+
+
+def get_supplier() -> Supplier:
+    """The supplier of this deployment: the sandbox only with KAMENG_SANDBOX on."""
+    return supplier if settings.SANDBOX else unconfigured
 
 
 def card_key_redemption(secret: str) -> str:
@@ -56,7 +78,10 @@ def card_key_redemption(secret: str) -> str:
 
     Sandbox rule (so every path can be tried by hand): a key containing "USED" was redeemed, one
     containing "BAD" belongs to a batch the supplier confirms is bad, "WAIT" gets no answer yet.
+    Without the sandbox no supplier is connected, so there is no answer: "unknown".
     """
+    if not settings.SANDBOX:
+        return "unknown"
     upper = secret.upper()
     if "USED" in upper:
         return "redeemed"

@@ -29,6 +29,10 @@ class Callback:
 class Gateway:
     name = ""
 
+    def enabled(self) -> bool:
+        """Whether this gateway may be selected in this deployment."""
+        return True
+
     def create_trade(self, *, out_trade_no: str, amount: int, subject: str) -> str:
         """Return the URL where the buyer pays."""
         raise NotImplementedError
@@ -64,5 +68,8 @@ def register(gateway: Gateway) -> None:
 
 
 def get_gateway(name: str = "sandbox") -> Gateway:
-    """The registered gateway of that name; KeyError for an unknown one."""
-    return GATEWAYS[name]
+    """The registered gateway of that name; KeyError for an unknown or switched-off one."""
+    gateway = GATEWAYS[name]
+    if not gateway.enabled():
+        raise KeyError(name)
+    return gateway

@@ -41,6 +41,15 @@ def new_trade_no() -> str:
 # --- money coming in -------------------------------------------------------------------------------
 
 
+def _selectable(gateway: str):
+    """The gateway a new payment may use; PaymentError when it is unknown or switched off (the
+    sandbox outside KAMENG_SANDBOX), so the buyer gets a message, not a 500."""
+    try:
+        return get_gateway(gateway)
+    except KeyError:
+        raise PaymentError(_("在线支付暂未开通，请使用余额支付。")) from None
+
+
 def record_balance_payment(*, user, order, amount: int) -> Payment:
     """An order paid from the buyer's balance: succeeded at once. Moving the money is the caller's
     part (a ledger posting in the same transaction)."""
@@ -60,6 +69,7 @@ def record_balance_payment(*, user, order, amount: int) -> Payment:
 def start_gateway_payment(*, user, order, amount: int, subject: str, gateway: str = "sandbox"):
     """A new gateway payment attempt for an order; returns (payment, the URL where the buyer pays).
     Whether the order still wants money is the caller's check, under its order lock."""
+    adapter = _selectable(gateway)
     payment = Payment.objects.create(
         out_trade_no=new_trade_no(),
         user=user,
@@ -69,7 +79,7 @@ def start_gateway_payment(*, user, order, amount: int, subject: str, gateway: st
         gateway=gateway,
         amount=amount,
     )
-    url = get_gateway(gateway).create_trade(out_trade_no=payment.out_trade_no, amount=amount, subject=subject)
+    url = adapter.create_trade(out_trade_no=payment.out_trade_no, amount=amount, subject=subject)
     return payment, url
 
 
@@ -80,6 +90,7 @@ def start_topup(*, user, amount: int) -> tuple[Payment, str]:
         raise PaymentError(_("充值金额至少 1 元。"))
     if amount > MAX_TOPUP:
         raise PaymentError(_("单次充值最多 %(n)d 元。") % {"n": MAX_TOPUP // 100})
+    adapter = _selectable("sandbox")
     payment = Payment.objects.create(
         out_trade_no=new_trade_no(),
         user=user,
@@ -88,7 +99,7 @@ def start_topup(*, user, amount: int) -> tuple[Payment, str]:
         gateway="sandbox",
         amount=amount,
     )
-    url = get_gateway().create_trade(out_trade_no=payment.out_trade_no, amount=amount, subject="余额充值")
+    url = adapter.create_trade(out_trade_no=payment.out_trade_no, amount=amount, subject="余额充值")
     return payment, url
 
 
@@ -100,14 +111,53 @@ class CallbackResult:
 
 
 def receive_callback(*, gateway_name: str, body: bytes, signature: str) -> CallbackResult:
-    """A gateway callback. Bad signature or amount: refused and logged. Replays: acknowledged, no effect."""
+    """A gateway callback. Bad signature or amount: refused and logged. Replays: acknowledged, no effect.
+
+    A good signature is not enough: a leaked or default secret lets anyone sign. Before any money
+    moves we ask the gateway itself about the trade (`query`, outside any lock: it may be a network
+    call) and apply only what the gateway confirms: the same trade, status and amount."""
     gateway = get_gateway(gateway_name)
     try:
         cb = gateway.verify(body, signature)
     except ValueError as e:
         log.warning("payment callback refused (%s): gateway=%s", e, gateway_name)
         return CallbackResult(False, "bad signature")
-    return apply_gateway_result(gateway_name=gateway_name, cb=cb)
+    try:
+        confirmed = gateway.query(cb.out_trade_no)
+    except GatewayError as e:
+        log.warning(
+            "payment callback refused: gateway=%s out_trade_no=%s could not be confirmed (%s)",
+            gateway_name,
+            cb.out_trade_no,
+            e,
+        )
+        return CallbackResult(False, "not confirmed")
+    refusal = _unconfirmed(cb, confirmed)
+    if refusal:
+        # Never the body or signature: only what identifies the trade and why it was refused.
+        log.warning(
+            "payment callback refused (%s): gateway=%s out_trade_no=%s",
+            refusal,
+            gateway_name,
+            cb.out_trade_no,
+        )
+        return CallbackResult(False, refusal)
+    return apply_gateway_result(gateway_name=gateway_name, cb=confirmed)
+
+
+def _unconfirmed(cb: Callback, confirmed: Callback | None) -> str:
+    """Why the gateway's own answer does not back the callback ("" when it does)."""
+    if confirmed is None:
+        return "not confirmed"
+    if confirmed.amount != cb.amount:
+        return "amount mismatch"
+    if (confirmed.out_trade_no, confirmed.trade_no, confirmed.status) != (
+        cb.out_trade_no,
+        cb.trade_no,
+        cb.status,
+    ):
+        return "not confirmed"
+    return ""
 
 
 @transaction.atomic
@@ -163,7 +213,11 @@ def sync_payment(payment: Payment) -> None:
     """Ask the gateway about a payment we have no callback for yet (the buyer's return page does this)."""
     if payment.status != PaymentStatus.CREATED or payment.method != PayMethod.GATEWAY:
         return
-    cb = get_gateway(payment.gateway).query(payment.out_trade_no)
+    try:
+        gateway = get_gateway(payment.gateway)
+    except KeyError:
+        return  # switched off since (the sandbox outside KAMENG_SANDBOX): nothing to ask
+    cb = gateway.query(payment.out_trade_no)
     if cb is not None:
         apply_gateway_result(gateway_name=payment.gateway, cb=cb)
 
@@ -192,7 +246,11 @@ def send_gateway_refund(gateway_refund: GatewayRefund) -> str:
     GatewayError is raised again for the caller to decide when to retry."""
     payment = gateway_refund.payment
     try:
-        return get_gateway(payment.gateway).refund(
+        try:
+            gateway = get_gateway(payment.gateway)
+        except KeyError:
+            raise GatewayError(f"gateway {payment.gateway} is not available") from None
+        return gateway.refund(
             key=gateway_refund.key, trade_no=payment.gateway_trade_no, amount=gateway_refund.amount
         )
     except GatewayError as e:

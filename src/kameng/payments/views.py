@@ -50,12 +50,16 @@ def topup(request):
 
 @login_required
 def sandbox_cashier(request, out_trade_no: str):
+    try:
+        sandbox = get_gateway("sandbox")
+    except KeyError:
+        raise Http404 from None
     payment = get_object_or_404(Payment, out_trade_no=out_trade_no, user=request.user)
     trade = get_object_or_404(SandboxTrade, out_trade_no=out_trade_no)
     if request.method == "POST":
         outcome = request.POST.get("outcome", "pay")
         if trade.status == SandboxTrade.Status.WAITING:
-            get_gateway("sandbox").pay(out_trade_no, succeed=outcome != "fail")
+            sandbox.pay(out_trade_no, succeed=outcome != "fail")
         sync_payment(Payment.objects.get(pk=payment.pk))
         # Back where the buyer came from, as a real cashier returns to the merchant's return URL.
         if payment.order_id:

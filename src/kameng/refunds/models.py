@@ -306,6 +306,20 @@ class Payout(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A gateway payout is handed to the workers once per attempt, with backoff (see
+    # actions/payout.enqueue_attempt): how many times, the task last handed over, and when the tick
+    # may hand it over again. Null: never handed over by the tick yet.
+    enqueues = models.PositiveIntegerField(default=0)
+    task_id = models.CharField(max_length=64, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive")]
+        indexes = [
+            # The tick's query: unfinished gateway payouts by when they may be tried again.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="payout_retry_due",
+                condition=Q(status__in=["pending", "failed"], method="original"),
+            )
+        ]

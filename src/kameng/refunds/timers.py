@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .actions.payout import gateway_refund_task
+from .actions.payout import enqueue_attempt
 from .actions.timers import fire_timer_task
 from .models import Payout, RefundTo, Timer
 
@@ -30,13 +30,14 @@ def enqueue_due(now=None) -> int:
         Timer.objects.filter(pk__in=[d.pk for d in due]).update(enqueued_at=now)
     for d in due:
         fire_timer_task.enqueue(d.pk)
-    failed = list(
-        Payout.objects.filter(
-            status__in=[Payout.Status.FAILED, Payout.Status.PENDING],
-            method=RefundTo.ORIGINAL,
-            created_at__lt=now - timedelta(seconds=10),
-        ).values_list("pk", flat=True)[:BATCH]
+    # Unfinished gateway refunds, each once per attempt with backoff (see payout.enqueue_attempt).
+    # A row without next_attempt_at predates the backoff: due once it is 10 s old, as before.
+    retry = Payout.objects.filter(
+        status__in=[Payout.Status.FAILED, Payout.Status.PENDING], method=RefundTo.ORIGINAL
+    ).filter(
+        Q(next_attempt_at__lte=now)
+        | Q(next_attempt_at__isnull=True, created_at__lt=now - timedelta(seconds=10))
     )
-    for pk in failed:
-        gateway_refund_task.enqueue(pk)
+    for payout in retry.order_by("next_attempt_at")[:BATCH]:
+        enqueue_attempt(payout, now=now)
     return len(due)

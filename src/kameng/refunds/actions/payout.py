@@ -5,10 +5,14 @@ pays nothing twice; money to the original payment method also goes through the g
 by the same key, and is finished when the gateway confirms it.
 """
 
+from datetime import timedelta
+
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks.exceptions import TaskResultDoesNotExist
 
 from kameng.choices import label
 from kameng.money import yuan
@@ -26,6 +30,15 @@ from ..verification import refunded_by_payment
 from .common import CaseChange, RefundError, deadline_in, lock_case, move, set_deadline
 
 GATEWAY_REFUND_HOURS = 1  # clause 2's hour; the sandbox answers within seconds
+# A gateway refund that did not go through is tried again after 10 s, 20 s, 40 s ... at most every
+# 10 minutes, so a gateway or worker that is down for hours costs a handful of tasks, not one per tick.
+RETRY_FIRST = timedelta(seconds=10)
+RETRY_MAX = timedelta(minutes=10)
+
+
+def retry_delay(enqueues: int) -> timedelta:
+    """How long after its `enqueues`-th hand-over a gateway payout may be handed over again."""
+    return min(RETRY_FIRST * 2 ** min(max(enqueues - 1, 0), 16), RETRY_MAX)
 
 
 def approve(
@@ -116,8 +129,10 @@ def execute(change: CaseChange) -> None:
                 payment=payment,
                 method=RefundTo.ORIGINAL,
                 gateway_refund=payments.create_gateway_refund(key=key, payment=payment, amount=part),
+                enqueues=1,
+                next_attempt_at=timezone.now() + retry_delay(1),
             )
-            transaction.on_commit(lambda pid=payout.pk: gateway_refund_task.enqueue(pid))
+            transaction.on_commit(lambda pid=payout.pk: _hand_over(pid))
             pending = True
         else:
             Payout.objects.create(
@@ -215,3 +230,37 @@ def complete_gateway_refund(*, payout_id: int) -> str:
 @task()
 def gateway_refund_task(payout_id: int) -> str:
     return complete_gateway_refund(payout_id=payout_id)
+
+
+def _hand_over(payout_id: int) -> None:
+    """Enqueue one attempt and remember its task, so the tick can see it is still waiting."""
+    result = gateway_refund_task.enqueue(payout_id)
+    Payout.objects.filter(pk=payout_id).update(task_id=str(result.id)[:64])
+
+
+def _still_queued(task_id: str) -> bool:
+    """Whether the attempt last handed over has not run yet (the worker is down or behind)."""
+    if not task_id:
+        return False
+    try:
+        status = gateway_refund_task.get_result(task_id).status
+    except (TaskResultDoesNotExist, NotImplementedError):
+        return False  # gone (pruned) or a backend that cannot tell: hand over again
+    return status in {TaskResultStatus.READY, TaskResultStatus.RUNNING}
+
+
+def enqueue_attempt(payout: Payout, *, now) -> bool:
+    """The tick found `payout` due for another attempt (its `next_attempt_at` has passed). Hand it
+    to the workers once, unless the previous attempt is still queued, and push its next attempt
+    out by the backoff. The update is conditional on the count read, so two ticks racing hand it
+    over once. Returns whether a task was enqueued. Money stays exactly-once whatever happens here:
+    every attempt reuses the gateway refund's key."""
+    queued = _still_queued(payout.task_id)
+    count = payout.enqueues if queued else payout.enqueues + 1
+    claimed = Payout.objects.filter(
+        pk=payout.pk, enqueues=payout.enqueues, status__in=[Payout.Status.PENDING, Payout.Status.FAILED]
+    ).update(enqueues=F("enqueues") + (0 if queued else 1), next_attempt_at=now + retry_delay(count))
+    if not claimed or queued:
+        return False
+    _hand_over(payout.pk)
+    return True

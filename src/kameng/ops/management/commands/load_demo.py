@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from kameng.accounts.models import User
@@ -19,6 +20,9 @@ class Command(BaseCommand):
                 self._print(LOGINS)
                 return
             raise CommandError("database is not empty: demo data not loaded (use a fresh database)")
+        if not settings.SANDBOX:
+            # The demo's orders and top-ups are paid through the sandbox gateway.
+            raise CommandError("the demo needs the sandbox: run it with KAMENG_SANDBOX=1 (make run does)")
         self._print(load_demo())
 
     def _print(self, logins):

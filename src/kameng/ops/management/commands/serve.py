@@ -55,6 +55,8 @@ class Command(BaseCommand):
         procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
         self.stdout.write(f"kameng serving on http://{host}:{port}/  (API: /api/, schema: /api/openapi.json)")
         self.stdout.write("worker and tick running; press Ctrl+C to stop")
+        if settings.SANDBOX:
+            self.stdout.write("sandbox gateway and supplier ON (KAMENG_SANDBOX=1): not for production")
         stopping = False
 
         def stop(*_):
