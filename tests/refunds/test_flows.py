@@ -740,3 +740,19 @@ def test_agents_see_how_many_times_the_buyer_followed_up(client):
     page = client.get(f"/refunds/staff/{case.pk}/").content.decode()
 
     assert "买家催促次数：2" in page
+
+
+def test_a_note_over_its_limit_is_refused_with_the_limit_never_cut(client):
+    """Found in use: a 20,000-character note was kept as ~2,000 without a word."""
+    buyer = f.buyer(balance=100_00)
+    case = dispute(buyer, delivered_custom_order(buyer, price=100_00, seller=f.seller(platform=True)))
+
+    with pytest.raises(RefundError, match="最多 5000 字，现在是 20000 字"):
+        add_material(case_id=case.pk, buyer=buyer, note="长" * 20_000)
+
+    kept = add_material(case_id=case.pk, buyer=buyer, note="长" * 5000)
+    event = Event.objects.filter(stream=kept.stream, kind="material_added").get()
+    assert len(event.data["note"]) == 5000  # all of it, nothing cut
+    client.force_login(buyer)
+    page = client.post(f"/refunds/{case.pk}/act/", {"action": "material", "note": "长" * 20_000}, follow=True)
+    assert "最多 5000 字" in page.content.decode()

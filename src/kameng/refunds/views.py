@@ -246,7 +246,7 @@ BUYER_ACTIONS = {"material", "cancel", "follow_up", "appeal", "accept_offer", "d
 def buyer_action(request, case_id: int):
     case = selectors.buyer_case(case_id, request.user)
     action = request.POST.get("action", "")
-    note = request.POST.get("note", "")[:5000]
+    note = request.POST.get("note", "")
     try:
         if action == "material":
             files = [EvidenceFile(item="material", file=f) for f in request.FILES.getlist("files")]
@@ -324,7 +324,7 @@ def seller_detail(request, case_id: int):
 
 def _seller_act(request, case) -> None:
     action = request.POST.get("action", "")
-    note = request.POST.get("note", "")[:2000]
+    note = request.POST.get("note", "")
     try:
         if action == "agree":
             services.seller_agree(case_id=case.pk, seller_user=request.user, note=note)
@@ -401,7 +401,7 @@ def staff_detail(request, case_id: int):
 
 def _staff_act(request, case) -> None:
     action = request.POST.get("action", "")
-    note = request.POST.get("note", "")[:2000]
+    note = request.POST.get("note", "")
     user = request.user
     try:
         if action == "claim":

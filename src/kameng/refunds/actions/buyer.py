@@ -16,7 +16,7 @@ from .. import policy
 from ..models import EventKind, Holder, RefundCase, Stage, TimerKind
 from ..policy import ClauseNo
 from ..stages import can_move
-from .common import RefundError, deadline_in, lock_case, move
+from .common import LONG_TEXT, NOTE, RefundError, check_length, deadline_in, lock_case, move
 from .filing import EvidenceFile, store_evidence
 from .review import resume_review
 
@@ -95,10 +95,11 @@ def add_material(
     change = lock_case(case_id)
     case = change.case
     check_add_material(case, buyer)
-    if not note.strip() and not evidence:
+    note = check_length(note, LONG_TEXT)
+    if not note and not evidence:
         raise RefundError(_("请填写说明或上传材料。"))
     store_evidence(change, evidence or [], buyer)
-    change.event(EventKind.MATERIAL_ADDED, actor=buyer, note=note.strip()[:2000])
+    change.event(EventKind.MATERIAL_ADDED, actor=buyer, note=note)
     if case.stage == Stage.NEEDS_INFO:
         resume_review(change, actor=buyer, reason=_("买家已补充材料，审核计时恢复"))
     change.save()
@@ -158,7 +159,8 @@ def appeal(*, case_id: int, buyer, note: str) -> RefundCase:
     change = lock_case(case_id)
     case = change.case
     check_appeal(case, buyer, change.now)
-    if not note.strip():
+    note = check_length(note, NOTE)
+    if not note:
         raise RefundError(_("请写明申诉理由。"))
     if RefundCase.objects.filter(order=case.order_id, is_open=True).exclude(pk=case.pk).exists():
         raise RefundError(_("该订单已有一个进行中的退款申请。"))

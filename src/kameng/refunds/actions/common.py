@@ -106,6 +106,22 @@ class CaseChange:
         self.timers_superseded = False
 
 
+# How much a person may write in one field; the form says the same (maxlength).
+LONG_TEXT = 5000  # a request's description and statement, the buyer's material
+NOTE = 2000  # notes and reasons from sellers and staff, an appeal
+
+
+def check_length(text: str, limit: int) -> str:
+    """`text` stripped, or a refusal that names the limit: nothing is ever cut silently."""
+    text = text.strip()
+    if len(text) > limit:
+        raise RefundError(
+            _("内容最多 %(n)d 字，现在是 %(m)d 字，请删减后再提交（已填写的内容没有保存）。")
+            % {"n": limit, "m": len(text)}
+        )
+    return text
+
+
 def may(check, *args) -> bool:
     """Whether a `check_…` rule passes, for a page deciding which actions to offer."""
     try:

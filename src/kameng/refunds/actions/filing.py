@@ -24,7 +24,7 @@ from .. import policy
 from ..models import Attachment, Demand, EventKind, Holder, Reason, RefundCase, RefundTo, Stage, TimerKind
 from ..policy import ClauseNo
 from ..verification import UNPAID, Verdict, VerdictAction, draft_statement, missing_evidence, verify
-from .common import CaseChange, NotFound, RefundError, deadline_in, move
+from .common import LONG_TEXT, CaseChange, NotFound, RefundError, check_length, deadline_in, move
 from .payout import approve
 
 SUPPLIER_POLL_EVERY = timedelta(minutes=1)
@@ -100,6 +100,7 @@ def submit_refund(
     objective case, pays inside this one transaction."""
     evidence = evidence or []
     check_claim(reason=reason, demand=demand, refund_to=refund_to)
+    description, statement = check_length(description, LONG_TEXT), check_length(statement, LONG_TEXT)
     lookup = {"pk": order.pk} if order is not None else {"no": order_no}
     try:
         with transaction.atomic():
@@ -163,13 +164,13 @@ def _file(
         demand=demand,
         amount_requested=amount,
         refund_to=refund_to,
-        description=description.strip()[:5000],
+        description=description,
         channel=channel[:20],
         created_by=actor,
         stage=Stage.SUBMITTED,
         holder=Holder.SYSTEM,
         facts={**aftersales.shown_facts(facts), "verified": verdict.fact},
-        statement=statement[:5000],
+        statement=statement[:LONG_TEXT],
     )
     change = CaseChange(case=case, order=order, created=True, facts_now=facts)
     change.event(

@@ -8,7 +8,7 @@ from kameng.accounts.models import Role
 from .. import policy
 from ..models import EventKind, RefundCase, Stage
 from ..policy import ClauseNo
-from .common import RefundError, lock_case
+from .common import NOTE, RefundError, check_length, lock_case
 from .filing import to_review
 from .payout import execute
 from .review import check_staff
@@ -27,14 +27,15 @@ def finance_decide(*, case_id: int, user, approve: bool, note: str = "") -> Refu
     change = lock_case(case_id)
     case = change.case
     check_finance_review(case, user)
-    if not approve and not note.strip():
+    note = check_length(note, NOTE)
+    if not approve and not note:
         raise RefundError(_("退回审核需要写明原因。"))
     case.finance_by = user
     change.event(
         EventKind.FINANCE_DECISION,
         actor=user,
         approve=approve,
-        note=note[:500],
+        note=note,
         clause=policy.clause(ClauseNo.LARGE_AMOUNT).ref,
     )
     if approve:

@@ -11,7 +11,7 @@ from kameng.money import yuan
 from .. import policy
 from ..models import Clause, Demand, EventKind, Holder, Reason, RefundCase, Stage, TimerKind
 from ..policy import ClauseNo
-from .common import CaseChange, RefundError, deadline_in, lock_case, move
+from .common import NOTE, CaseChange, RefundError, check_length, deadline_in, lock_case, move
 from .filing import basis, replace, to_review
 from .payout import approve
 
@@ -54,12 +54,12 @@ def _lock_to_decide(case_id: int, agent, note: str, clause_number: int | None) -
     (by default the case's basis clause)."""
     change = lock_case(case_id)
     check_decide(change.case, agent)
-    if not note.strip():
+    if not check_length(note, NOTE):
         raise RefundError(_("请填写处理意见（买家会看到）。"))
     number = clause_number or basis(change)
     if not policy.clause_exists(number):
         raise RefundError(_("条款号无效。"))
-    change.case.decision_note = note.strip()[:2000]
+    change.case.decision_note = note.strip()
     return change, policy.clause(number)
 
 
@@ -173,12 +173,12 @@ def transfer(*, case_id: int, agent, to: str, reason: str) -> RefundCase:
     check_transfer(case, agent)
     if to not in TRANSFER_TARGETS:
         raise RefundError(_("请选择转交对象。"))
-    if not reason.strip():
+    if not check_length(reason, NOTE):
         raise RefundError(_("转交需要写明原因。"))
     case.holder = to
     case.holder_user = None
     case.stage_reason = _("已转交%(to)s：%(r)s") % {"to": Holder(to).label, "r": reason.strip()[:200]}
-    change.event(EventKind.TRANSFERRED, actor=agent, to=to, reason=reason.strip()[:500])
+    change.event(EventKind.TRANSFERRED, actor=agent, to=to, reason=reason.strip())
     change.save()
     return case
 
@@ -189,7 +189,7 @@ def request_info(*, case_id: int, agent, note: str) -> RefundCase:
     change = lock_case(case_id)
     case = change.case
     check_request_info(case, agent)
-    if not note.strip():
+    if not check_length(note, NOTE):
         raise RefundError(_("请写明需要买家补充的具体材料。"))
     remaining = max(case.deadline_at - change.now, timedelta(0)) if case.deadline_at else None
     c7 = policy.clause(ClauseNo.MATERIAL)

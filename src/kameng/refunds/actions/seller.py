@@ -18,7 +18,7 @@ from ..models import (
     TimerKind,
 )
 from ..policy import ClauseNo
-from .common import CaseChange, RefundError, deadline_in, lock_case, set_deadline
+from .common import NOTE, CaseChange, RefundError, check_length, deadline_in, lock_case, set_deadline
 from .filing import EvidenceFile, replace, store_evidence, to_review
 from .payout import approve
 
@@ -55,7 +55,8 @@ def approve_as_asked(change: CaseChange, *, actor, clause, reason: str) -> None:
 @transaction.atomic
 def seller_agree(*, case_id: int, seller_user, note: str = "") -> RefundCase:
     change = _lock_for_seller(case_id, seller_user)
-    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.AGREE, note=note[:500])
+    note = check_length(note, NOTE)
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.AGREE, note=note)
     approve_as_asked(
         change, actor=seller_user, clause=policy.clause(ClauseNo.SELLER_ANSWER), reason=_("卖家同意退款")
     )
@@ -66,10 +67,11 @@ def seller_agree(*, case_id: int, seller_user, note: str = "") -> RefundCase:
 @transaction.atomic
 def seller_refuse(*, case_id: int, seller_user, note: str, evidence: list[EvidenceFile]) -> RefundCase:
     change = _lock_for_seller(case_id, seller_user)
-    if not note.strip() or not evidence:
+    note = check_length(note, NOTE)
+    if not note or not evidence:
         raise RefundError(_("拒绝退款需要填写理由并上传证据。"))
     store_evidence(change, evidence, seller_user)
-    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.REFUSE, note=note[:2000])
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.REFUSE, note=note)
     to_review(
         change, actor=seller_user, reason=_("卖家拒绝退款：%(n)s；转平台审核") % {"n": note.strip()[:200]}
     )
@@ -84,6 +86,7 @@ def seller_offer(
     """A partial refund or a replacement the buyer may accept; declining sends it to platform review."""
     change = _lock_for_seller(case_id, seller_user)
     case = change.case
+    note = check_length(note, NOTE)
     if offer == SellerOffer.PARTIAL:
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount < case.amount_requested:
             raise RefundError(
@@ -106,7 +109,7 @@ def seller_offer(
         action=_("买家逾期未回应，转平台审核"),
         reason=text + (f"：{note.strip()[:200]}" if note.strip() else ""),
     )
-    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=offer, amount=amount, note=note[:500])
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=offer, amount=amount, note=note)
     change.notify(case.buyer_id, text + _("，请在退款进度页确认或拒绝。"))
     change.save()
     return case
