@@ -113,7 +113,7 @@ def test_custom_service_dispute_through_seller_agent_and_material(browser, live_
     expect_holder_and_deadline(b, "您（买家）")
     expect(b.locator("#stage-reason")).to_contain_text("请上传查重报告的完整首页")
     expect(b.locator("#steps li.current")).to_have_text("卖家处理 / 平台审核")
-    b.screenshot(path="/tmp/refund_progress.png", full_page=True)
+    b.screenshot(path=tmp_path / "refund_progress.png", full_page=True)
     b.fill("#material-note", "已补充首页")
     b.set_input_files("#material-files", report_pdf)
     b.click("#material-submit")
@@ -133,6 +133,6 @@ def test_custom_service_dispute_through_seller_agent_and_material(browser, live_
     expect(b.locator("#refunded-amount")).to_have_text("已退款 ¥30.00")
     expect(b.locator("#decision-clause")).to_contain_text("第5条")
     expect(b.locator("#timeline")).to_contain_text("客服 A007")
-    b.screenshot(path="/tmp/refund_done.png", full_page=True)
+    b.screenshot(path=tmp_path / "refund_done.png", full_page=True)
     for p in (a, s, b):
         p.context.close()
