@@ -12,6 +12,8 @@ $(BIN)/python:
 
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.lock
+	@# Put src/ on the venv's path, so lint-imports, manage.py and scripts all find `kameng`.
+	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'kameng-src.pth').write_text(str(pathlib.Path('src').resolve()) + chr(10))"
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,7 +32,7 @@ run: demo
 	$(BIN)/python manage.py serve
 
 test: install
-	PYTHONPATH=src $(BIN)/lint-imports
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run -v 0
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
@@ -49,7 +51,7 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	PYTHONPATH=src $(BIN)/lint-imports
+	$(BIN)/lint-imports
 
 bench: migrate
 	$(BIN)/python bench/run.py
