@@ -52,3 +52,8 @@ def product(
     if keys:
         import_card_keys(product=p, data="\n".join(f"KEY-{p.pk}-{i:05d}" for i in range(keys)), actor=None)
     return p
+
+
+def told(user, words: str, link: str | None = None) -> int:
+    """How many of `user`'s notices say `words` (as the user reads them), with `link` if given."""
+    return sum(words in n.message and (link is None or n.link == link) for n in user.notices.all())

@@ -2,9 +2,12 @@
 
 import pytest
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext_noop
 
 from kameng.accounts.models import Notice
 from kameng.accounts.services import Notification, notify, notify_many
+from kameng.sentences import Sentence
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +24,24 @@ def test_a_notice_reaches_its_user_and_shows_on_their_wallet_page(client):
     assert "退款 ¥12.00 已完成" in page and 'href="/refunds/7/"' in page
 
 
-def test_a_text_longer_than_a_notice_holds_is_cut_not_refused():
+def test_a_notice_is_shown_in_the_language_its_reader_reads_not_the_one_it_was_written_in(client):
+    buyer = f.buyer()
+    with translation.override("en"):  # whoever caused it was reading English
+        notify(buyer, Sentence(gettext_noop("充值成功：¥%(amt)s 已到账。"), amt="5.00"), "/wallet/")
+
+    client.force_login(buyer)
+    assert "充值成功：¥5.00 已到账。" in client.get("/wallet/").content.decode()
+    english = client.get("/wallet/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Top-up successful: ¥5.00 has been credited." in english
+    assert "充值成功" not in english
+
+
+def test_a_long_notice_is_kept_whole():
     buyer = f.buyer()
 
     notify(buyer, "长" * 400)
 
-    assert Notice.objects.get(user=buyer).text == "长" * 300
+    assert Notice.objects.get(user=buyer).message == "长" * 400
 
 
 def test_notices_collected_by_an_action_are_one_write(django_assert_num_queries):
@@ -45,7 +60,7 @@ def test_notices_collected_by_an_action_are_one_write(django_assert_num_queries)
         (seller.pk, "/refunds/seller/3/"),
         (agent.pk, ""),
     ]
-    assert Notice.objects.get(user=agent).text == "长" * 300
+    assert Notice.objects.get(user=agent).message == "长" * 400
 
 
 def test_a_notice_is_part_of_the_callers_transaction():

@@ -8,7 +8,6 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from kameng.accounts.models import Notice
 from kameng.evidence.models import Event
 from kameng.orders.models import OrderStatus
 from kameng.orders.services import apply_order_payment, expire_pending_orders
@@ -57,7 +56,7 @@ def test_a_late_callback_after_the_order_expired_is_credited_to_the_buyers_balan
     assert order.status == OrderStatus.EXPIRED and not order.card_keys.exists()
     assert payment.status == PaymentStatus.SUCCEEDED and payment.credited_to_balance
     assert buyer_balance(buyer) == 18_00
-    assert Notice.objects.filter(user=buyer, text__contains=order.no).exists()
+    assert f.told(buyer, order.no)
     # The gateway sends it again: deduplicated by payments before the hook, credited once.
     assert callback(body, signature).duplicate
     assert buyer_balance(buyer) == 18_00

@@ -103,7 +103,7 @@ def test_custom_service_dispute_from_seller_to_review_to_a_partial_refund():
     assert case.stage == S.AWAITING_SELLER
     assert case.holder == Holder.SELLER
     assert abs(case.deadline_at - (last_move_at(case) + timedelta(hours=48))) < timedelta(seconds=2)
-    assert "自动同意退款" in case.deadline_action
+    assert "自动同意退款" in case.if_no_action
     with pytest.raises(RefundError, match="理由并上传证据"):
         seller_refuse(case_id=case.pk, seller_user=seller.owner, note="已交付", evidence=[])
 
@@ -236,7 +236,7 @@ def test_finance_can_send_a_large_refund_back_to_review_with_a_reason():
 
     assert case.stage == S.PLATFORM_REVIEW
     assert case.holder == Holder.AGENT
-    assert "财务退回" in case.stage_reason
+    assert "财务退回" in case.why
     assert buyer_balance(buyer) == 0
 
 
@@ -341,7 +341,7 @@ def test_follow_up_once_a_day():
         follow_up(case_id=case.pk, buyer=buyer)
 
     assert Event.objects.filter(stream=case.stream, kind="follow_up").count() == 2
-    assert seller.owner.notices.filter(text__contains="催促").count() == 2
+    assert f.told(seller.owner, "催促") == 2
 
 
 def test_a_follow_up_on_a_case_no_one_has_claimed_reminds_the_whole_queue_that_holds_it():
@@ -354,16 +354,16 @@ def test_a_follow_up_on_a_case_no_one_has_claimed_reminds_the_whole_queue_that_h
     follow_up(case_id=case.pk, buyer=buyer)
 
     for a in agents:
-        assert a.notices.filter(text__contains="催促", link=f"/refunds/staff/{case.pk}/").count() == 1
-    assert not finance.notices.filter(text__contains="催促").exists()
+        assert f.told(a, "催促", link=f"/refunds/staff/{case.pk}/") == 1
+    assert not f.told(finance, "催促")
     sentence = selectors.event_sentence(Event.objects.get(stream=case.stream, kind="follow_up"), case)
     assert "已提醒 2 人" in sentence
 
     claim(case_id=case.pk, agent=agents[1])
     with freeze_time(timezone.now() + timedelta(hours=24, seconds=1)):
         follow_up(case_id=case.pk, buyer=buyer)
-    assert agents[0].notices.filter(text__contains="催促").count() == 1  # not the second time
-    assert agents[1].notices.filter(text__contains="催促").count() == 2
+    assert f.told(agents[0], "催促") == 1  # not the second time
+    assert f.told(agents[1], "催促") == 2
 
 
 # --- invalid keys after the buyer revealed them ---------------------------------------------------------
@@ -397,7 +397,7 @@ def test_a_redeemed_key_goes_to_the_seller_or_to_review(platform, expected):
     case = claim_invalid(buyer, order, "replacement")
 
     assert case.stage == expected
-    assert "已被兑换" in case.facts["verified"]
+    assert "已被兑换" in case.verified
     assert buyer_balance(buyer) == 0
 
 
@@ -458,7 +458,7 @@ def test_replacements_are_capped_per_order_and_the_cap_sends_it_to_review():
     case = claim_invalid(buyer, order, "replacement")
 
     assert case.stage == S.PLATFORM_REVIEW
-    assert "上限" in case.stage_reason
+    assert "上限" in case.why
 
 
 def test_replacements_are_capped_per_seller():
@@ -508,7 +508,7 @@ def test_duplicate_payment_goes_back_to_the_gateway_through_the_worker(
         )
 
     assert case.stage == S.REFUNDING
-    assert case.deadline_at is not None and "财务" in case.deadline_action  # until when, and then what
+    assert case.deadline_at is not None and "财务" in case.if_no_action  # until when, and then what
     payout = Payout.objects.get(case=case)
     assert payout.status == Payout.Status.PENDING
     assert payout.method == "original"
@@ -615,7 +615,7 @@ def test_an_unknown_topup_waits_for_the_supplier_then_tech_takes_over_at_the_dea
     assert case.stage == S.VERIFYING
     assert case.holder == Holder.SYSTEM  # the system is asking the supplier, every minute
     assert abs(case.deadline_at - (last_move_at(case) + timedelta(hours=24))) < timedelta(seconds=2)
-    assert "技术核验" in case.deadline_action
+    assert "技术核验" in case.if_no_action
 
     due = case.timers.get(kind="supplier_answer", done_at__isnull=True)
     fire_timer(timer_id=due.pk, now=due.due_at + timedelta(seconds=1))
@@ -655,7 +655,7 @@ def test_the_supplier_settles_success_and_the_seller_is_asked(drain_tasks):
     case.refresh_from_db()
     assert case.stage == S.AWAITING_SELLER
     assert case.holder == Holder.SELLER
-    assert "充值成功" in case.stage_reason
+    assert "充值成功" in case.why
     assert buyer_balance(buyer) == 0
     assert RefundCase.objects.filter(order=order, is_open=True).count() == 1
 

@@ -101,7 +101,7 @@ def test_buyer_silence_in_needs_info_goes_back_to_review_with_the_time_that_was_
     assert outcome == "decide on what is there"
     case.refresh_from_db()
     assert case.stage == S.PLATFORM_REVIEW
-    assert "按现有材料处理" in case.stage_reason
+    assert "按现有材料处理" in case.why
     assert case.deadline_at == buyer_due + left
     assert open_deadline(case).kind == "review"
 
@@ -115,7 +115,7 @@ def test_a_missed_review_deadline_is_escalated_to_a_supervisor():
     case.refresh_from_db()
     assert case.stage == S.PLATFORM_REVIEW
     assert case.holder == Holder.SUPERVISOR
-    assert "主管" in case.stage_reason
+    assert "主管" in case.why
     assert case.deadline_at > due
     assert Event.objects.filter(stream=case.stream, kind="escalated").exists()
 
@@ -131,7 +131,7 @@ def test_a_missed_finance_deadline_is_escalated():
     case.refresh_from_db()
     assert case.stage == S.FINANCE_REVIEW  # still finance's to approve, now with a supervisor pushing
     assert case.deadline_at > due
-    assert "主管" in case.stage_reason
+    assert "主管" in case.why
     assert open_deadline(case).kind == "escalated"
     case = finance_decide(case_id=case.pk, user=staff(Role.FINANCE), approve=True)
     assert case.stage == S.REFUNDED

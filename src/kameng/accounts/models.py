@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kameng.sentences import say
+
 
 class Role(models.TextChoices):
     BUYER = "buyer", _("买家")
@@ -62,7 +64,8 @@ class Notice(models.Model):
     """Something the system tells a user (money credited, case moved). Shown on their pages."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notices")
-    text = models.CharField(max_length=300)
+    # A sentence (kameng.sentences), shown in the reader's language.
+    text = models.JSONField(default=str)
     link = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -70,3 +73,7 @@ class Notice(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "-created_at"])]
+
+    @property
+    def message(self) -> str:
+        return say(self.text)

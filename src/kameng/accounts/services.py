@@ -4,10 +4,9 @@ from typing import NamedTuple
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from .models import Notice, Role, User
+from kameng.sentences import Sentence, stored
 
-# A notice longer than its column is cut, never refused: the change it reports already happened.
-_TEXT_MAX = Notice._meta.get_field("text").max_length
+from .models import Notice, Role, User
 
 
 def ensure_role_groups() -> None:
@@ -44,17 +43,18 @@ def create_staff(
     return user
 
 
-def notify(user: User, text: str, link: str = "") -> Notice:
-    """Tell one user something (money credited, a case moved); it is shown on their pages. Part of
-    the caller's transaction: a change rolled back takes its notice with it."""
-    return Notice.objects.create(user=user, text=text[:_TEXT_MAX], link=link)
+def notify(user: User, text: Sentence, link: str = "") -> Notice:
+    """Tell one user something (money credited, a case moved); it is shown on their pages, in the
+    language they read them in. Part of the caller's transaction: a change rolled back takes its
+    notice with it."""
+    return Notice.objects.create(user=user, text=stored(text), link=link)
 
 
 class Notification(NamedTuple):
     """One thing to tell one user, for `notify_many`."""
 
     user_id: int
-    text: str
+    text: Sentence
     link: str = ""
 
 
@@ -63,5 +63,5 @@ def notify_many(notifications: Iterable[Notification]) -> list[Notice]:
     that collects what it has to tell while it works and writes it once, at its end (or the same
     reminder to everyone holding a queue). Part of the caller's transaction, like `notify`."""
     return Notice.objects.bulk_create(
-        [Notice(user_id=n.user_id, text=n.text[:_TEXT_MAX], link=n.link) for n in notifications]
+        [Notice(user_id=n.user_id, text=stored(n.text), link=n.link) for n in notifications]
     )

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kameng.accounts.services import notify
 from kameng.catalog.models import GoodsKind, Product
@@ -28,6 +29,7 @@ from kameng.money import yuan
 from kameng.numbering import new_no
 from kameng.payments import services as payments
 from kameng.payments.models import Payment, PayMethod
+from kameng.sentences import Sentence
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
@@ -202,8 +204,11 @@ def apply_order_payment(payment: Payment, *, ledger_key: str) -> str:
         )
         notify(
             order.buyer,
-            _("订单 %(no)s 已关闭后收到您的付款 ¥%(amt)s，已存入您的余额。")
-            % {"no": order.no, "amt": yuan(payment.amount)},
+            Sentence(
+                gettext_noop("订单 %(no)s 已关闭后收到您的付款 ¥%(amt)s，已存入您的余额。"),
+                no=order.no,
+                amt=yuan(payment.amount),
+            ),
             f"/orders/{order.no}/",
         )
         return "late payment credited to balance"
@@ -218,8 +223,11 @@ def apply_order_payment(payment: Payment, *, ledger_key: str) -> str:
     append_order_event(order, "duplicate_payment", amount=payment.amount, out_trade_no=payment.out_trade_no)
     notify(
         order.buyer,
-        _("订单 %(no)s 收到重复付款 ¥%(amt)s，可在订单页申请退回。")
-        % {"no": order.no, "amt": yuan(payment.amount)},
+        Sentence(
+            gettext_noop("订单 %(no)s 收到重复付款 ¥%(amt)s，可在订单页申请退回。"),
+            no=order.no,
+            amt=yuan(payment.amount),
+        ),
         f"/orders/{order.no}/",
     )
     return "duplicate payment recorded"

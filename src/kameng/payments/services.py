@@ -12,10 +12,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kameng.accounts.services import notify
 from kameng.money import yuan
 from kameng.numbering import new_no
+from kameng.sentences import Sentence
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
@@ -204,7 +206,11 @@ def apply_gateway_result(*, gateway_name: str, cb: Callback) -> CallbackResult:
                 Line(wallet.buyer_code(payment.user_id), payment.amount),
             ],
         )
-        notify(payment.user, _("充值成功：¥%(amt)s 已到账。") % {"amt": yuan(payment.amount)}, "/wallet/")
+        notify(
+            payment.user,
+            Sentence(gettext_noop("充值成功：¥%(amt)s 已到账。"), amt=yuan(payment.amount)),
+            "/wallet/",
+        )
         return CallbackResult(True, "topup credited")
     return CallbackResult(True, hooks.order_payment_succeeded(payment, ledger_key=money_in))
 

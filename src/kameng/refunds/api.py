@@ -18,6 +18,7 @@ from kameng.accounts.permissions import is_staff_member
 from kameng.choices import label
 from kameng.evidence.models import Event
 from kameng.orders.models import Order
+from kameng.sentences import say
 
 from . import policy, selectors, services, verification
 from .models import Clause, Demand, Holder, RefundCase, Stage
@@ -111,7 +112,7 @@ def _brief(case: RefundCase) -> dict:
         "holder": case.holder,
         "holder_agent_no": case.holder_user.agent_no if case.holder_user_id else None,
         "deadline_at": case.deadline_at,
-        "deadline_action": case.deadline_action,
+        "deadline_action": case.if_no_action,
         "amount_requested": case.amount_requested,
         "amount_approved": case.amount_approved,
         "created_at": case.created_at,
@@ -129,7 +130,7 @@ def _head(case: RefundCase, attachments) -> dict:
     return {
         **_brief(case),
         "holder_label": label(Holder, case.holder),
-        "stage_reason": case.stage_reason,
+        "stage_reason": case.why,
         "refund_to": case.refund_to,
         "decision_clause": case.decision_clause,
         "closed_at": case.closed_at,
@@ -163,7 +164,7 @@ def _render(case: RefundCase, events, attachments) -> dict:
         **_head(case, attachments),
         "description": case.description,
         "statement": case.statement,
-        "facts": case.facts,
+        "facts": {**case.facts, "verified": say(case.facts.get("verified"))},
         "decision_note": case.decision_note,
         "seller": case.seller.name,
         "seller_offer": case.seller_offer,

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kameng.sentences import say
+
 
 class Reason(models.TextChoices):
     NOT_RECEIVED = "not_received", _("未到账/未发货")
@@ -194,9 +196,10 @@ class RefundCase(models.Model):
     holder_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="held_cases"
     )
-    stage_reason = models.CharField(_("原因说明"), max_length=300, blank=True)
+    # Kept as sentences (kameng.sentences): shown in the reader's language, not the writer's.
+    stage_reason = models.JSONField(_("原因说明"), default=str, blank=True)
     deadline_at = models.DateTimeField(_("处理时限"), null=True, blank=True)
-    deadline_action = models.CharField(_("逾期后"), max_length=200, blank=True)
+    deadline_action = models.JSONField(_("逾期后"), default=str, blank=True)
     # While the buyer is asked for material the review clock stops; this is what was left on it.
     paused_remaining = models.DurationField(null=True, blank=True)
     is_open = models.BooleanField(default=True)
@@ -248,6 +251,21 @@ class RefundCase(models.Model):
     @property
     def stream(self) -> str:
         return f"case:{self.pk}"
+
+    @property
+    def why(self) -> str:
+        """Why the case is where it is, in the reader's language."""
+        return say(self.stage_reason)
+
+    @property
+    def verified(self) -> str:
+        """What the system's own records said when the case was filed, in the reader's language."""
+        return say((self.facts or {}).get("verified"))
+
+    @property
+    def if_no_action(self) -> str:
+        """What happens by itself when the deadline passes, in the reader's language."""
+        return say(self.deadline_action)
 
 
 class Attachment(models.Model):

@@ -12,6 +12,7 @@ from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member
 from kameng.evidence.models import Event
 from kameng.orders.models import OrderStatus
+from kameng.sentences import say
 
 from . import policy
 from .actions import buyer as buyer_rules
@@ -222,11 +223,11 @@ def status_box(case: RefundCase, *, viewer_is_buyer: bool = False) -> dict:
     box = {
         "holder": holder,
         "holder_code": case.holder,
-        "reason": case.stage_reason,
+        "reason": case.why,
         "deadline": case.deadline_at if case.is_open or case.stage == Stage.REJECTED else None,
         "time_left": "",
         "task": _holder_task(case),
-        "if_no_action": case.deadline_action,
+        "if_no_action": case.if_no_action,
         "buyer_can_do": buyer_can_do(case),
         "refunded": case.stage == Stage.REFUNDED,
         "clause": clause_label(case.decision_clause) if case.decision_clause else "",
@@ -357,7 +358,7 @@ def _submitted(d: dict, case: RefundCase) -> str:
 def _stage_changed(d: dict, case: RefundCase) -> str:
     text = _("%(f)s → %(t)s") % {"f": _stage(d.get("from")), "t": _stage(d.get("to"))}
     if d.get("reason"):
-        text += _("：%(r)s") % {"r": d["reason"]}
+        text += _("：%(r)s") % {"r": say(d["reason"])}
     if d.get("deadline"):
         text += _("（时限 %(t)s）") % {"t": _local(d["deadline"])}
     return text
@@ -406,7 +407,7 @@ SENTENCES = {
         _("上传材料“%(n)s”（%(i)s）") % {"n": d.get("name", ""), "i": _item_label(case, d.get("item", ""))}
     ),
     EventKind.STAGE_CHANGED: _stage_changed,
-    EventKind.VERIFIED: lambda d, case: _("系统核验：%(f)s") % {"f": d.get("fact", "")},
+    EventKind.VERIFIED: lambda d, case: _("系统核验：%(f)s") % {"f": say(d.get("fact"))},
     EventKind.WAITING_SUPPLIER: lambda d, case: (
         _("正在向供应商查询结果，最晚 %(t)s 有结论") % {"t": _local(d.get("deadline"))}
     ),
@@ -480,5 +481,5 @@ def facts_rows(case: RefundCase) -> list[tuple[str, str]]:
     if f.get("activated_at"):
         rows.append((_("激活时间"), _local(f["activated_at"])))
     if f.get("verified"):
-        rows.append((_("系统核验"), f["verified"]))
+        rows.append((_("系统核验"), say(f["verified"])))
     return rows

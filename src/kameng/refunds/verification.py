@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from kameng.catalog.models import GoodsKind
 from kameng.choices import label
@@ -18,6 +18,7 @@ from kameng.orders import aftersales
 from kameng.orders.aftersales import OrderFacts
 from kameng.orders.models import OrderStatus
 from kameng.payments.models import PayMethod
+from kameng.sentences import Sentence, label_of
 
 from . import policy
 from .models import Demand, Payout, Reason
@@ -37,7 +38,7 @@ class Verdict:
     """What the facts say about a claim, and the clause that settles it (if they settle it)."""
 
     action: VerdictAction
-    fact: str
+    fact: Sentence  # shown in the reader's language (kameng.sentences)
     clause: ClauseNo | None = None
     amount: int = 0
     payment_ids: list[int] = field(default_factory=list)
@@ -54,44 +55,48 @@ def verify(facts: OrderFacts, *, reason: str, peek: bool = False) -> Verdict:
     if reason == Reason.DUPLICATE_PAYMENT:
         return _verify_duplicate(facts)
     if order.status in (*UNPAID, OrderStatus.REFUNDED):
-        return Verdict(VerdictAction.ROUTE, _("订单状态为“%(s)s”") % {"s": order.get_status_display()})
+        return _route(Sentence(gettext_noop("订单状态为“%(s)s”"), s=label_of(OrderStatus(order.status))))
     if order.kind == GoodsKind.CARD_KEY:
         return _verify_card_key(facts, reason=reason, peek=peek)
     if reason == Reason.NOT_RECEIVED and order.kind == GoodsKind.DIRECT_TOPUP:
         return _verify_topup(facts, peek=peek)
     if reason == Reason.NOT_RECEIVED and order.kind == GoodsKind.ACTIVATION:
         if order.status == OrderStatus.PAID:
-            return _refund(_("系统未查到激活记录"), ClauseNo.NOT_RECEIVED, order.amount)
-        return _route(_("系统记录已于 %(t)s 激活") % {"t": _fmt(order.delivered_at)})
+            return _refund(Sentence(gettext_noop("系统未查到激活记录")), ClauseNo.NOT_RECEIVED, order.amount)
+        return _route(Sentence(gettext_noop("系统记录已于 %(t)s 激活"), t=_fmt(order.delivered_at)))
     if order.kind == GoodsKind.CUSTOM_SERVICE and order.status == OrderStatus.PAID:
-        return _route(_("卖家尚未交付"))
+        return _route(Sentence(gettext_noop("卖家尚未交付")))
     if order.kind == GoodsKind.CUSTOM_SERVICE:
-        return _route(_("卖家已于 %(t)s 交付") % {"t": _fmt(order.delivered_at)})
-    return _route(_("订单状态为“%(s)s”") % {"s": order.get_status_display()})
+        return _route(Sentence(gettext_noop("卖家已于 %(t)s 交付"), t=_fmt(order.delivered_at)))
+    return _route(Sentence(gettext_noop("订单状态为“%(s)s”"), s=label_of(OrderStatus(order.status))))
 
 
-def _refund(fact: str, clause: ClauseNo, amount: int) -> Verdict:
+def _refund(fact: Sentence, clause: ClauseNo, amount: int) -> Verdict:
     return Verdict(VerdictAction.REFUND, fact, clause=clause, amount=amount)
 
 
-def _route(fact: str) -> Verdict:
+def _route(fact: Sentence) -> Verdict:
     return Verdict(VerdictAction.ROUTE, fact)
 
 
 def _verify_duplicate(facts: OrderFacts) -> Verdict:
     payments = facts.successful_payments
     if len(payments) <= 1:
-        return _route(_("系统仅查到 %(n)d 笔成功付款") % {"n": len(payments)})
+        return _route(Sentence(gettext_noop("系统仅查到 %(n)d 笔成功付款"), n=len(payments)))
     # A duplicate that an earlier case already paid back is not paid back again.
     refunded = refunded_by_payment(facts)
     extra = [p for p in payments[1:] if p.amount > refunded.get(p.pk, 0)]
     if not extra:
-        return _route(_("系统查到 %(n)d 笔成功付款，多付的款项已退回") % {"n": len(payments)})
+        return _route(Sentence(gettext_noop("系统查到 %(n)d 笔成功付款，多付的款项已退回"), n=len(payments)))
     owed = sum(p.amount - refunded.get(p.pk, 0) for p in extra)
     return Verdict(
         VerdictAction.REFUND,
-        _("系统查到该订单有 %(n)d 笔成功付款，多付 %(extra)d 笔共 ¥%(amt)s")
-        % {"n": len(payments), "extra": len(extra), "amt": yuan(owed)},
+        Sentence(
+            gettext_noop("系统查到该订单有 %(n)d 笔成功付款，多付 %(extra)d 笔共 ¥%(amt)s"),
+            n=len(payments),
+            extra=len(extra),
+            amt=yuan(owed),
+        ),
         clause=ClauseNo.DUPLICATE_PAYMENT,
         amount=owed,
         payment_ids=[p.pk for p in extra],
@@ -100,7 +105,7 @@ def _verify_duplicate(facts: OrderFacts) -> Verdict:
 
 def _verify_topup(facts: OrderFacts, *, peek: bool) -> Verdict:
     order = facts.order
-    failed = _("供应商返回充值失败")
+    failed = Sentence(gettext_noop("供应商返回充值失败"))
     if order.status == OrderStatus.DELIVERY_FAILED:
         return _refund(failed, ClauseNo.NOT_RECEIVED, order.amount)
     if order.status == OrderStatus.DELIVERING:
@@ -109,12 +114,12 @@ def _verify_topup(facts: OrderFacts, *, peek: bool) -> Verdict:
         if order.status == OrderStatus.DELIVERING or peek:
             return Verdict(
                 VerdictAction.WAIT_SUPPLIER,
-                _("充值结果未知，系统正在向供应商查询"),
+                Sentence(gettext_noop("充值结果未知，系统正在向供应商查询")),
                 clause=ClauseNo.NOT_RECEIVED,
             )
     if order.status == OrderStatus.PAID:
-        return _refund(_("系统未查到充值记录"), ClauseNo.NOT_RECEIVED, order.amount)
-    return _route(_("供应商返回充值成功（%(t)s）") % {"t": _fmt(order.delivered_at)})
+        return _refund(Sentence(gettext_noop("系统未查到充值记录")), ClauseNo.NOT_RECEIVED, order.amount)
+    return _route(Sentence(gettext_noop("供应商返回充值成功（%(t)s）"), t=_fmt(order.delivered_at)))
 
 
 def _verify_card_key(facts: OrderFacts, *, reason: str, peek: bool) -> Verdict:
@@ -122,8 +127,12 @@ def _verify_card_key(facts: OrderFacts, *, reason: str, peek: bool) -> Verdict:
     assigned = facts.assigned_keys
     if not assigned:
         if order.status == OrderStatus.PAID:
-            return _refund(_("系统未给该订单分配卡密（缺货未发货）"), ClauseNo.NOT_RECEIVED, order.amount)
-        return _route(_("该订单没有有效卡密"))
+            return _refund(
+                Sentence(gettext_noop("系统未给该订单分配卡密（缺货未发货）")),
+                ClauseNo.NOT_RECEIVED,
+                order.amount,
+            )
+        return _route(Sentence(gettext_noop("该订单没有有效卡密")))
     viewed = [k.viewed_at for k in assigned if k.viewed_at]
     window = timedelta(days=policy.param(ClauseNo.UNOPENED_KEY, "days", 7))
     delivered_at = order.delivered_at or min(k.assigned_at for k in assigned)
@@ -131,26 +140,28 @@ def _verify_card_key(facts: OrderFacts, *, reason: str, peek: bool) -> Verdict:
         if timezone.now() - delivered_at <= window:
             return Verdict(
                 VerdictAction.REVOKE_REFUND,
-                _("卡密于 %(t)s 发放，买家从未查看，未兑换") % {"t": _fmt(delivered_at)},
+                Sentence(gettext_noop("卡密于 %(t)s 发放，买家从未查看，未兑换"), t=_fmt(delivered_at)),
                 clause=ClauseNo.UNOPENED_KEY,
                 amount=order.amount,
             )
-        return _route(_("卡密未查看，但已超过 %(d)d 天退货期") % {"d": window.days})
+        return _route(Sentence(gettext_noop("卡密未查看，但已超过 %(d)d 天退货期"), d=window.days))
     first_view = _fmt(min(viewed))
     if reason != Reason.INVALID_KEY:
-        return _route(_("卡密已于 %(t)s 被查看") % {"t": first_view})
+        return _route(Sentence(gettext_noop("卡密已于 %(t)s 被查看"), t=first_view))
     if peek:
-        return _route(_("卡密已于 %(t)s 被查看，提交后系统将向供应商查询是否已兑换") % {"t": first_view})
+        return _route(
+            Sentence(gettext_noop("卡密已于 %(t)s 被查看，提交后系统将向供应商查询是否已兑换"), t=first_view)
+        )
     answer = aftersales.key_redemption(order)
     if answer in ("not_redeemed", "bad_batch"):
-        fact = _("卡密已于 %(t)s 被查看；供应商确认%(what)s") % {
-            "t": first_view,
-            "what": _("该批次有问题") if answer == "bad_batch" else _("卡密未被兑换"),
-        }
+        what = gettext_noop("该批次有问题") if answer == "bad_batch" else gettext_noop("卡密未被兑换")
+        fact = Sentence(
+            gettext_noop("卡密已于 %(t)s 被查看；供应商确认%(what)s"), t=first_view, what=Sentence(what)
+        )
         return Verdict(VerdictAction.REPLACE, fact, clause=ClauseNo.INVALID_KEY, amount=order.amount)
     if answer == "redeemed":
-        return _route(_("卡密已于 %(t)s 被查看；供应商确认卡密已被兑换") % {"t": first_view})
-    return _route(_("卡密已于 %(t)s 被查看；供应商暂未答复是否兑换") % {"t": first_view})
+        return _route(Sentence(gettext_noop("卡密已于 %(t)s 被查看；供应商确认卡密已被兑换"), t=first_view))
+    return _route(Sentence(gettext_noop("卡密已于 %(t)s 被查看；供应商暂未答复是否兑换"), t=first_view))
 
 
 def refunded_by_payment(facts: OrderFacts) -> dict[int, int]:

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kameng.accounts.models import Role, User
+from kameng.sentences import Sentence, label_of
 
 from .. import policy
 from ..models import EventKind, Holder, RefundCase, Stage, TimerKind
@@ -101,7 +103,7 @@ def add_material(
     store_evidence(change, evidence or [], buyer)
     change.event(EventKind.MATERIAL_ADDED, actor=buyer, note=note)
     if case.stage == Stage.NEEDS_INFO:
-        resume_review(change, actor=buyer, reason=_("买家已补充材料，审核计时恢复"))
+        resume_review(change, actor=buyer, reason=Sentence(gettext_noop("买家已补充材料，审核计时恢复")))
     change.save()
     return case
 
@@ -110,7 +112,13 @@ def add_material(
 def cancel(*, case_id: int, buyer) -> RefundCase:
     change = lock_case(case_id)
     check_cancel(change.case, buyer)
-    move(change, Stage.CANCELLED, holder=Holder.NOBODY, actor=buyer, reason=_("买家撤销了申请"))
+    move(
+        change,
+        Stage.CANCELLED,
+        holder=Holder.NOBODY,
+        actor=buyer,
+        reason=Sentence(gettext_noop("买家撤销了申请")),
+    )
     change.save()
     return change.case
 
@@ -125,11 +133,12 @@ def follow_up(*, case_id: int, buyer) -> RefundCase:
     reminded = _follow_up_targets(case)
     change.event(EventKind.FOLLOW_UP, actor=buyer, holder=case.holder, reminded=len(reminded))
     deadline = timezone.localtime(case.deadline_at).strftime("%Y-%m-%d %H:%M") if case.deadline_at else "—"
-    text = _("买家催促处理退款申请 #%(id)d（%(s)s，时限 %(t)s）") % {
-        "id": case.pk,
-        "s": case.get_stage_display(),
-        "t": deadline,
-    }
+    text = Sentence(
+        gettext_noop("买家催促处理退款申请 #%(id)d（%(s)s，时限 %(t)s）"),
+        id=case.pk,
+        s=label_of(Stage(case.stage)),
+        t=deadline,
+    )
     link = f"/refunds/seller/{case.pk}/" if case.holder == Holder.SELLER else f"/refunds/staff/{case.pk}/"
     for user in reminded:
         change.notify(user.pk, text, link=link)
@@ -176,8 +185,8 @@ def appeal(*, case_id: int, buyer, note: str) -> RefundCase:
         clause=c9.ref,
         due=deadline_in(working_days=c9.params.get("working_days", 2)),
         due_kind=TimerKind.APPEAL,
-        reason=_("买家申诉：%(n)s") % {"n": note.strip()[:200]},
-        due_action=_("逾期未处理，将升级提醒"),
+        reason=Sentence(gettext_noop("买家申诉：%(n)s"), n=note.strip()[:200]),
+        due_action=Sentence(gettext_noop("逾期未处理，将升级提醒")),
     )
     change.save()
     return case

@@ -17,6 +17,7 @@ from kameng.orders import aftersales
 from kameng.orders.aftersales import OrderFacts, Refundable
 from kameng.orders.models import Order
 from kameng.orders.services import lock_order
+from kameng.sentences import Sentence, stored
 from kameng.workdays.calendar import deadline as compute_deadline
 
 from ..models import EventKind, Holder, RefundCase, Stage, Timer, TimerKind
@@ -68,7 +69,7 @@ class CaseChange:
         self.events.append(event)
         self.head = (event.seq, event.hash)
 
-    def notify(self, user_id: int | None, text: str, link: str = "") -> None:
+    def notify(self, user_id: int | None, text: Sentence, link: str = "") -> None:
         if user_id is not None:
             self.notices.append(Notification(user_id, text, link or buyer_link(self.case)))
 
@@ -178,16 +179,17 @@ def move(
     target: Stage,
     *,
     holder: Holder,
-    reason: str,
+    reason: Sentence,
     actor=None,
     holder_user=None,
     due: datetime | None = None,
     due_kind: TimerKind | None = None,
-    due_action: str = "",
+    due_action: Sentence | str = "",
     clause: str = "",
 ) -> None:
     """Move the case to `target` (one of `stages.TRANSITIONS`), with who holds it, why, until
-    when and what happens then; the timers of the stage it leaves stop."""
+    when and what happens then; the timers of the stage it leaves stop. The reason and the
+    deadline's consequence are sentences, kept as data and shown in the reader's language."""
     case = change.case
     if not can_move(case.stage, target):
         raise RefundError(_("当前阶段（%(s)s）不能执行该操作。") % {"s": case.get_stage_display()})
@@ -196,9 +198,9 @@ def move(
     case.stage = target
     case.holder = holder
     case.holder_user = holder_user
-    case.stage_reason = reason[:300]
+    case.stage_reason = stored(reason)
     case.deadline_at = due
-    case.deadline_action = due_action[:200] if due else ""
+    case.deadline_action = stored(due_action) if due else ""
     case.is_open = target not in CLOSED
     if not case.is_open:
         case.closed_at = change.now
@@ -214,20 +216,20 @@ def move(
             "holder": holder,
             "holder_user": holder_user.agent_no if holder_user is not None and holder_user.agent_no else None,
             "deadline": due.isoformat() if due else None,
-            "reason": reason,
+            "reason": case.stage_reason,
             "if_no_action": case.deadline_action,
         },
     )
 
 
 def set_deadline(
-    change: CaseChange, *, kind: TimerKind, due: datetime, action: str, reason: str | None = None
+    change: CaseChange, *, kind: TimerKind, due: datetime, action: Sentence, reason: Sentence | None = None
 ) -> None:
     """A new deadline within the same stage (an offer to answer, an escalation, money on its way)."""
     case = change.case
     change.supersede_timers()
     case.deadline_at = due
-    case.deadline_action = action[:200]
+    case.deadline_action = stored(action)
     if reason is not None:
-        case.stage_reason = reason[:300]
+        case.stage_reason = stored(reason)
     change.add_timer(kind, due)

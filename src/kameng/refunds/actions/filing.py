@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kameng.accounts.models import Role
 from kameng.catalog.models import GoodsKind
@@ -19,6 +20,7 @@ from kameng.orders import aftersales
 from kameng.orders.aftersales import OrderFacts
 from kameng.orders.models import Order, OrderStatus
 from kameng.orders.services import OrderError, locking
+from kameng.sentences import Sentence
 
 from .. import policy
 from ..models import Attachment, Demand, EventKind, Holder, Reason, RefundCase, RefundTo, Stage, TimerKind
@@ -169,7 +171,7 @@ def _file(
         created_by=actor,
         stage=Stage.SUBMITTED,
         holder=Holder.SYSTEM,
-        facts={**aftersales.shown_facts(facts), "verified": verdict.fact},
+        facts={**aftersales.shown_facts(facts), "verified": verdict.fact.as_json()},
         statement=statement[:LONG_TEXT],
     )
     change = CaseChange(case=case, order=order, created=True, facts_now=facts)
@@ -184,10 +186,15 @@ def _file(
         on_behalf=actor.pk != order.buyer_id,
     )
     store_evidence(change, evidence, actor)
-    move(change, Stage.VERIFYING, holder=Holder.SYSTEM, reason=_("系统正在核对订单、支付和发货记录"))
+    move(
+        change,
+        Stage.VERIFYING,
+        holder=Holder.SYSTEM,
+        reason=Sentence(gettext_noop("系统正在核对订单、支付和发货记录")),
+    )
     change.event(
         EventKind.VERIFIED,
-        fact=verdict.fact,
+        fact=verdict.fact.as_json(),
         action=verdict.action,
         clause=policy.clause(verdict.clause).ref if verdict.clause else "",
     )
@@ -248,7 +255,7 @@ def apply_verdict(change: CaseChange, verdict: Verdict) -> None:
             actor=None,
             clause=c,
             system=True,
-            reason=_("系统核验：%(f)s，按第%(n)d条自动退款") % {"f": verdict.fact, "n": c.number},
+            reason=Sentence(gettext_noop("系统核验：%(f)s，按第%(n)d条自动退款"), f=verdict.fact, n=c.number),
             void=not duplicate,
             revoke_keys=verdict.action == VerdictAction.REVOKE_REFUND,
             payment_ids=verdict.payment_ids,
@@ -272,9 +279,9 @@ def _wait_for_supplier(change: CaseChange, verdict: Verdict) -> None:
     c = policy.clause(ClauseNo.NOT_RECEIVED)
     change.supersede_timers()
     case.holder = Holder.SYSTEM
-    case.stage_reason = verdict.fact[:300]
+    case.stage_reason = verdict.fact.as_json()
     case.deadline_at = deadline_in(hours=c.params.get("hours", 24))
-    case.deadline_action = _("逾期供应商仍未答复，将转技术核验人员优先处理")
+    case.deadline_action = Sentence(gettext_noop("逾期供应商仍未答复，将转技术核验人员优先处理")).as_json()
     change.add_timer(TimerKind.SUPPLIER_ANSWER, case.deadline_at, stage=Stage.VERIFYING)
     schedule_supplier_poll(change)
     change.event(EventKind.WAITING_SUPPLIER, clause=c.ref, deadline=case.deadline_at.isoformat())
@@ -292,7 +299,7 @@ def _replace_or_refund(change: CaseChange, verdict: Verdict) -> None:
     case, order = change.case, change.order
     c = policy.clause(ClauseNo.INVALID_KEY)
 
-    def refund(reason: str) -> None:
+    def refund(reason: Sentence) -> None:
         approve(
             change,
             amount=full_amount(change),
@@ -305,7 +312,7 @@ def _replace_or_refund(change: CaseChange, verdict: Verdict) -> None:
         )
 
     if case.demand != Demand.REPLACEMENT:
-        refund(_("系统核验：%(f)s，按第%(n)d条自动退款") % {"f": verdict.fact, "n": c.number})
+        refund(Sentence(gettext_noop("系统核验：%(f)s，按第%(n)d条自动退款"), f=verdict.fact, n=c.number))
         return
     per_order = RefundCase.objects.filter(order=order, stage=Stage.REPLACEMENT).count()
     per_seller = RefundCase.objects.filter(
@@ -315,7 +322,8 @@ def _replace_or_refund(change: CaseChange, verdict: Verdict) -> None:
         per_order >= c.params.get("max_replacements_per_order", 1)
         or per_seller >= order.seller.max_auto_replacements
     ):
-        route(change, fact=verdict.fact + _("；自动补发次数已达上限，转人工审核"), force_review=True)
+        capped = Sentence(gettext_noop("%(f)s；自动补发次数已达上限，转人工审核"), f=verdict.fact)
+        route(change, fact=capped, force_review=True)
         return
     replaced = False
     if aftersales.stock_left(order) >= order.quantity:
@@ -327,7 +335,11 @@ def _replace_or_refund(change: CaseChange, verdict: Verdict) -> None:
             replaced = False
     if not replaced:
         refund(
-            _("系统核验：%(f)s；库存不足无法补发，按第%(n)d条自动退款") % {"f": verdict.fact, "n": c.number}
+            Sentence(
+                gettext_noop("系统核验：%(f)s；库存不足无法补发，按第%(n)d条自动退款"),
+                f=verdict.fact,
+                n=c.number,
+            )
         )
         return
     move(
@@ -335,18 +347,20 @@ def _replace_or_refund(change: CaseChange, verdict: Verdict) -> None:
         Stage.REPLACEMENT,
         holder=Holder.NOBODY,
         clause=c.ref,
-        reason=_("系统核验：%(f)s，已从库存补发新卡密") % {"f": verdict.fact},
+        reason=Sentence(gettext_noop("系统核验：%(f)s，已从库存补发新卡密"), f=verdict.fact),
     )
     case.decision_clause = c.ref
-    change.notify(case.buyer_id, _("您的订单 %(no)s 已补发新卡密，请在订单页查看。") % {"no": order.no})
+    change.notify(
+        case.buyer_id, Sentence(gettext_noop("您的订单 %(no)s 已补发新卡密，请在订单页查看。"), no=order.no)
+    )
 
 
-def route(change: CaseChange, *, fact: str, force_review: bool = False) -> None:
+def route(change: CaseChange, *, fact: Sentence, force_review: bool = False) -> None:
     """Third-party goods go to their seller first (clause 6); platform goods, and anything the
     system gave up on, to platform review."""
     case, order = change.case, change.order
     if order.seller.is_platform or force_review:
-        to_review(change, reason=_("系统核验：%(f)s；转平台客服审核") % {"f": fact})
+        to_review(change, reason=Sentence(gettext_noop("系统核验：%(f)s；转平台客服审核"), f=fact))
         return
     c = policy.clause(ClauseNo.SELLER_ANSWER)
     hours = c.params.get("hours", 48)
@@ -357,13 +371,13 @@ def route(change: CaseChange, *, fact: str, force_review: bool = False) -> None:
         clause=c.ref,
         due=deadline_in(hours=hours),
         due_kind=TimerKind.SELLER_ANSWER,
-        reason=_("系统核验：%(f)s；需要卖家“%(s)s”处理") % {"f": fact, "s": order.seller.name},
-        due_action=_("卖家逾期未处理，系统将自动同意退款"),
+        reason=Sentence(gettext_noop("系统核验：%(f)s；需要卖家“%(s)s”处理"), f=fact, s=order.seller.name),
+        due_action=Sentence(gettext_noop("卖家逾期未处理，系统将自动同意退款")),
     )
     if order.seller.owner_id:
         change.notify(
             order.seller.owner_id,
-            _("订单 %(no)s 有新的退款申请，请在 48 小时内处理。") % {"no": order.no},
+            Sentence(gettext_noop("订单 %(no)s 有新的退款申请，请在 48 小时内处理。"), no=order.no),
             link=f"/refunds/seller/{case.pk}/",
         )
 
@@ -392,7 +406,7 @@ def to_review(change: CaseChange, *, reason: str, actor=None, due=None, holder_u
         due_kind=TimerKind.REVIEW,
         clause=policy.clause(basis(change)).ref,
         reason=reason,
-        due_action=_("逾期未处理，将升级至客服主管处理"),
+        due_action=Sentence(gettext_noop("逾期未处理，将升级至客服主管处理")),
     )
 
 

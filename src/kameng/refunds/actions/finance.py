@@ -2,8 +2,10 @@
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kameng.accounts.models import Role
+from kameng.sentences import Sentence
 
 from .. import policy
 from ..models import EventKind, RefundCase, Stage
@@ -41,6 +43,8 @@ def finance_decide(*, case_id: int, user, approve: bool, note: str = "") -> Refu
     if approve:
         execute(change)
     else:
-        to_review(change, actor=user, reason=_("财务退回审核：%(n)s") % {"n": note.strip()[:200]})
+        to_review(
+            change, actor=user, reason=Sentence(gettext_noop("财务退回审核：%(n)s"), n=note.strip()[:200])
+        )
     change.save()
     return case

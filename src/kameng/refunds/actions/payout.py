@@ -11,15 +11,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_tasks import TaskResultStatus, task
 from django_tasks.exceptions import TaskResultDoesNotExist
 
-from kameng.choices import label
 from kameng.money import yuan
 from kameng.orders import aftersales
 from kameng.payments import services as payments
 from kameng.payments.gateway import GatewayError
 from kameng.payments.models import Payment, PayMethod
+from kameng.sentences import Sentence, label_of
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
@@ -80,9 +81,12 @@ def approve(
             clause=c8.ref,
             due=deadline_in(working_days=c8.params.get("working_days", 1)),
             due_kind=TimerKind.FINANCE,
-            reason=_("退款金额 ¥%(amt)s 超过 ¥%(t)s，需财务二次审核")
-            % {"amt": yuan(amount), "t": yuan(threshold)},
-            due_action=_("逾期未审核，将提醒客服主管督办"),
+            reason=Sentence(
+                gettext_noop("退款金额 ¥%(amt)s 超过 ¥%(t)s，需财务二次审核"),
+                amt=yuan(amount),
+                t=yuan(threshold),
+            ),
+            due_action=Sentence(gettext_noop("逾期未审核，将提醒客服主管督办")),
         )
         return
     execute(change)
@@ -93,7 +97,12 @@ def execute(change: CaseChange) -> None:
     decided. The caller holds both locks."""
     case, order = change.case, change.order
     amount = case.amount_approved or 0
-    move(change, Stage.REFUNDING, holder=Holder.SYSTEM, reason=_("正在退款 ¥%(amt)s") % {"amt": yuan(amount)})
+    move(
+        change,
+        Stage.REFUNDING,
+        holder=Holder.SYSTEM,
+        reason=Sentence(gettext_noop("正在退款 ¥%(amt)s"), amt=yuan(amount)),
+    )
     facts = change.facts()
     if case.void_order:
         aftersales.void_for_refund(order, revoke_keys=case.revoke_keys)
@@ -157,8 +166,8 @@ def execute(change: CaseChange) -> None:
         change,
         kind=TimerKind.GATEWAY_REFUND,
         due=deadline_in(hours=GATEWAY_REFUND_HOURS),
-        action=_("逾期仍未到账，将转财务与支付通道核查"),
-        reason=_("正在原路退回 ¥%(amt)s，到账以支付通道为准") % {"amt": yuan(amount)},
+        action=Sentence(gettext_noop("逾期仍未到账，将转财务与支付通道核查")),
+        reason=Sentence(gettext_noop("正在原路退回 ¥%(amt)s，到账以支付通道为准"), amt=yuan(amount)),
     )
 
 
@@ -188,10 +197,13 @@ def finish(change: CaseChange) -> None:
         change,
         Stage.REFUNDED,
         holder=Holder.NOBODY,
-        reason=_("已退款 ¥%(amt)s（%(to)s）") % {"amt": amount, "to": label(RefundTo, case.refund_to)},
+        reason=Sentence(
+            gettext_noop("已退款 ¥%(amt)s（%(to)s）"), amt=amount, to=label_of(RefundTo(case.refund_to))
+        ),
     )
     change.notify(
-        case.buyer_id, _("退款 ¥%(amt)s 已完成（订单 %(no)s）。") % {"amt": amount, "no": change.order.no}
+        case.buyer_id,
+        Sentence(gettext_noop("退款 ¥%(amt)s 已完成（订单 %(no)s）。"), amt=amount, no=change.order.no),
     )
 
 

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kameng.accounts.models import Role, User
 from kameng.money import yuan
+from kameng.sentences import Sentence, label_of, stored
 
 from .. import policy
 from ..models import Clause, Demand, EventKind, Holder, Reason, RefundCase, Stage, TimerKind
@@ -78,7 +80,7 @@ def approve_refund(*, case_id: int, agent, note: str, clause_number: int | None 
         amount=min(case.amount_requested, change.refundable().total),
         actor=agent,
         clause=c,
-        reason=_("客服 %(no)s 同意退款：%(n)s") % _by(agent, note),
+        reason=Sentence(gettext_noop("客服 %(no)s 同意退款：%(n)s"), **_by(agent, note)),
         void=full and case.amount_requested >= order.amount,
         revoke_keys=True,
     )
@@ -101,7 +103,9 @@ def approve_part(
         actor=agent,
         clause=c,
         partial=True,
-        reason=_("客服 %(no)s 同意部分退款 ¥%(a)s：%(n)s") % {**_by(agent, note), "a": yuan(amount)},
+        reason=Sentence(
+            gettext_noop("客服 %(no)s 同意部分退款 ¥%(a)s：%(n)s"), **_by(agent, note), a=yuan(amount)
+        ),
     )
     change.save()
     return change.case
@@ -111,7 +115,9 @@ def approve_part(
 def replace_goods(*, case_id: int, agent, note: str, clause_number: int | None = None) -> RefundCase:
     """补发 instead of money."""
     change, _c = _lock_to_decide(case_id, agent, note, clause_number)
-    replace(change, actor=agent, reason=_("客服 %(no)s 决定补发：%(n)s") % _by(agent, note))
+    replace(
+        change, actor=agent, reason=Sentence(gettext_noop("客服 %(no)s 决定补发：%(n)s"), **_by(agent, note))
+    )
     change.save()
     return change.case
 
@@ -131,10 +137,12 @@ def reject(*, case_id: int, agent, note: str, clause_number: int | None = None) 
             holder=Holder.NOBODY,
             actor=agent,
             clause=c.ref,
-            reason=_("客服主管 %(no)s 复核申诉后维持驳回（依据第%(n)d条）：%(t)s") % said,
+            reason=Sentence(
+                gettext_noop("客服主管 %(no)s 复核申诉后维持驳回（依据第%(n)d条）：%(t)s"), **said
+            ),
         )
         change.event(EventKind.DECISION, actor=agent, clause=c.ref, decision=Stage.REJECTED, final=True)
-        change.notify(case.buyer_id, _("您的申诉已由客服主管复核，维持驳回。"))
+        change.notify(case.buyer_id, Sentence(gettext_noop("您的申诉已由客服主管复核，维持驳回。")))
     else:
         days = policy.clause(ClauseNo.APPEAL).params.get("days", 7)
         move(
@@ -145,11 +153,13 @@ def reject(*, case_id: int, agent, note: str, clause_number: int | None = None) 
             clause=c.ref,
             due=deadline_in(days=days),
             due_kind=TimerKind.APPEAL_WINDOW,
-            reason=_("客服 %(no)s 驳回（依据第%(n)d条）：%(t)s") % said,
-            due_action=_("可在此之前申诉；逾期未申诉，申请结束"),
+            reason=Sentence(gettext_noop("客服 %(no)s 驳回（依据第%(n)d条）：%(t)s"), **said),
+            due_action=Sentence(gettext_noop("可在此之前申诉；逾期未申诉，申请结束")),
         )
         change.event(EventKind.DECISION, actor=agent, clause=c.ref, decision=Stage.REJECTED)
-        change.notify(case.buyer_id, _("您的退款申请被驳回，可在 %(d)d 天内申诉。") % {"d": days})
+        change.notify(
+            case.buyer_id, Sentence(gettext_noop("您的退款申请被驳回，可在 %(d)d 天内申诉。"), d=days)
+        )
     change.save()
     return case
 
@@ -177,7 +187,9 @@ def transfer(*, case_id: int, agent, to: str, reason: str) -> RefundCase:
         raise RefundError(_("转交需要写明原因。"))
     case.holder = to
     case.holder_user = None
-    case.stage_reason = _("已转交%(to)s：%(r)s") % {"to": Holder(to).label, "r": reason.strip()[:200]}
+    case.stage_reason = stored(
+        Sentence(gettext_noop("已转交%(to)s：%(r)s"), to=label_of(Holder(to)), r=reason.strip()[:200])
+    )
     change.event(EventKind.TRANSFERRED, actor=agent, to=to, reason=reason.strip())
     change.save()
     return case
@@ -201,12 +213,14 @@ def request_info(*, case_id: int, agent, note: str) -> RefundCase:
         clause=c7.ref,
         due=deadline_in(hours=c7.params.get("hours", 72)),
         due_kind=TimerKind.BUYER_INFO,
-        reason=_("客服 %(no)s 请您补充：%(n)s") % {"no": agent.agent_no or "", "n": note.strip()[:200]},
-        due_action=_("逾期未补充，将按现有材料处理"),
+        reason=Sentence(
+            gettext_noop("客服 %(no)s 请您补充：%(n)s"), no=agent.agent_no or "", n=note.strip()[:200]
+        ),
+        due_action=Sentence(gettext_noop("逾期未补充，将按现有材料处理")),
     )
     case.paused_remaining = remaining
     case.info_requested_by = agent  # the material goes back to whoever asked for it
-    change.notify(case.buyer_id, _("客服请您补充材料：%(n)s") % {"n": note.strip()[:150]})
+    change.notify(case.buyer_id, Sentence(gettext_noop("客服请您补充材料：%(n)s"), n=note.strip()[:150]))
     change.save()
     return case
 

@@ -2,8 +2,10 @@
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from kameng.money import yuan
+from kameng.sentences import Sentence
 
 from .. import policy
 from ..models import (
@@ -58,7 +60,10 @@ def seller_agree(*, case_id: int, seller_user, note: str = "") -> RefundCase:
     note = check_length(note, NOTE)
     change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.AGREE, note=note)
     approve_as_asked(
-        change, actor=seller_user, clause=policy.clause(ClauseNo.SELLER_ANSWER), reason=_("卖家同意退款")
+        change,
+        actor=seller_user,
+        clause=policy.clause(ClauseNo.SELLER_ANSWER),
+        reason=Sentence(gettext_noop("卖家同意退款")),
     )
     change.save()
     return change.case
@@ -73,7 +78,9 @@ def seller_refuse(*, case_id: int, seller_user, note: str, evidence: list[Eviden
     store_evidence(change, evidence, seller_user)
     change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.REFUSE, note=note)
     to_review(
-        change, actor=seller_user, reason=_("卖家拒绝退款：%(n)s；转平台审核") % {"n": note.strip()[:200]}
+        change,
+        actor=seller_user,
+        reason=Sentence(gettext_noop("卖家拒绝退款：%(n)s；转平台审核"), n=note.strip()[:200]),
     )
     change.save()
     return change.case
@@ -92,10 +99,10 @@ def seller_offer(
             raise RefundError(
                 _("部分退款金额须大于 0 且小于买家申请的 ¥%(a)s。") % {"a": yuan(case.amount_requested)}
             )
-        text = _("卖家提出部分退款 ¥%(a)s") % {"a": yuan(amount)}
+        text = Sentence(gettext_noop("卖家提出部分退款 ¥%(a)s"), a=yuan(amount))
     elif offer == SellerOffer.REPLACEMENT:
         amount = None
-        text = _("卖家提出更换商品（补发）")
+        text = Sentence(gettext_noop("卖家提出更换商品（补发）"))
     else:
         raise RefundError(_("请选择方案：部分退款或补发。"))
     case.seller_offer = offer
@@ -106,11 +113,11 @@ def seller_offer(
         change,
         kind=TimerKind.BUYER_OFFER,
         due=deadline_in(hours=c7.params.get("hours", 72)),
-        action=_("买家逾期未回应，转平台审核"),
-        reason=text + (f"：{note.strip()[:200]}" if note.strip() else ""),
+        action=Sentence(gettext_noop("买家逾期未回应，转平台审核")),
+        reason=Sentence(gettext_noop("%(offer)s：%(n)s"), offer=text, n=note[:200]) if note else text,
     )
     change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=offer, amount=amount, note=note)
-    change.notify(case.buyer_id, text + _("，请在退款进度页确认或拒绝。"))
+    change.notify(case.buyer_id, Sentence(gettext_noop("%(offer)s，请在退款进度页确认或拒绝。"), offer=text))
     change.save()
     return case
 
@@ -131,7 +138,7 @@ def buyer_answer_offer(*, case_id: int, buyer, accept: bool) -> RefundCase:
     offer, amount = case.seller_offer, case.seller_offer_amount
     case.seller_offer = ""
     if not accept:
-        to_review(change, actor=buyer, reason=_("买家不接受卖家方案，转平台审核"))
+        to_review(change, actor=buyer, reason=Sentence(gettext_noop("买家不接受卖家方案，转平台审核")))
     elif offer == SellerOffer.PARTIAL:
         approve(
             change,
@@ -139,9 +146,9 @@ def buyer_answer_offer(*, case_id: int, buyer, accept: bool) -> RefundCase:
             actor=buyer,
             clause=policy.clause(policy.basis_clause(case.reason, order.kind)),
             partial=True,
-            reason=_("买家接受卖家的部分退款方案"),
+            reason=Sentence(gettext_noop("买家接受卖家的部分退款方案")),
         )
     else:
-        replace(change, actor=buyer, reason=_("买家接受卖家的补发方案"))
+        replace(change, actor=buyer, reason=Sentence(gettext_noop("买家接受卖家的补发方案")))
     change.save()
     return case

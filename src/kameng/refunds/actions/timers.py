@@ -6,8 +6,10 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_tasks import task
+
+from kameng.sentences import Sentence
 
 from .. import policy
 from ..models import EventKind, Holder, Timer, TimerKind
@@ -52,18 +54,18 @@ def _deadline_passed(change: CaseChange, timer: Timer) -> str:
             change,
             actor=None,
             clause=policy.clause(ClauseNo.SELLER_ANSWER),
-            reason=_("卖家逾期未处理，按第6条自动同意退款"),
+            reason=Sentence(gettext_noop("卖家逾期未处理，按第6条自动同意退款")),
         )
         return "auto-approved"
     if timer.kind == TimerKind.BUYER_OFFER:
         case.seller_offer = ""
-        to_review(change, reason=_("买家逾期未回应卖家方案，转平台审核"))
+        to_review(change, reason=Sentence(gettext_noop("买家逾期未回应卖家方案，转平台审核")))
         return "to review"
     if timer.kind == TimerKind.BUYER_INFO:
-        resume_review(change, reason=_("买家逾期未补充材料，依第7条按现有材料处理"))
+        resume_review(change, reason=Sentence(gettext_noop("买家逾期未补充材料，依第7条按现有材料处理")))
         return "decide on what is there"
     if timer.kind == TimerKind.SUPPLIER_ANSWER:
-        to_review(change, reason=_("供应商逾期未答复充值结果，转技术核验"))
+        to_review(change, reason=Sentence(gettext_noop("供应商逾期未答复充值结果，转技术核验")))
         case.holder = Holder.TECH
         return "to tech"
     if timer.kind == TimerKind.APPEAL_WINDOW:
@@ -77,8 +79,8 @@ def _deadline_passed(change: CaseChange, timer: Timer) -> str:
             change,
             kind=TimerKind.ESCALATED,
             due=deadline_in(working_days=c8.params.get("working_days", 1), start=now),
-            action=_("财务逾期未核查，将升级至客服主管"),
-            reason=_("支付通道逾期未确认退款，已转财务核查（系统仍在自动重试）"),
+            action=Sentence(gettext_noop("财务逾期未核查，将升级至客服主管")),
+            reason=Sentence(gettext_noop("支付通道逾期未确认退款，已转财务核查（系统仍在自动重试）")),
         )
         change.event(EventKind.TRANSFERRED, to=Holder.FINANCE, reason="gateway refund not confirmed in time")
         return "to finance"
@@ -92,8 +94,8 @@ def _deadline_passed(change: CaseChange, timer: Timer) -> str:
         change,
         kind=TimerKind.ESCALATED,
         due=due,
-        action=_("主管督办中"),
-        reason=_("原处理时限已过，已升级至客服主管督办"),
+        action=Sentence(gettext_noop("主管督办中")),
+        reason=Sentence(gettext_noop("原处理时限已过，已升级至客服主管督办")),
     )
     change.event(EventKind.ESCALATED, to="supervisor", clause=c9.ref, deadline=due.isoformat())
     return "escalated"
@@ -106,7 +108,7 @@ def _poll_supplier(change: CaseChange, *, reschedule: bool) -> str:
         if reschedule:
             schedule_supplier_poll(change)
         return "still unknown"
-    change.event(EventKind.VERIFIED, fact=verdict.fact, action=verdict.action)
+    change.event(EventKind.VERIFIED, fact=verdict.fact.as_json(), action=verdict.action)
     apply_verdict(change, verdict)
     return verdict.action
 
