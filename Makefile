@@ -55,6 +55,7 @@ lint: install
 
 bench: migrate
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/wait_replay.py
 
 clean:
 	rm -rf $(VENV) var

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, RawPostDataException
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -39,6 +39,17 @@ def _forbidden(request, exc):
     return api.create_response(request, {"detail": _("没有权限")}, status=403)
 
 
+@api.exception_handler(RawPostDataException)
+def _form_sent_to_json(request, exc):
+    # A form (multipart) body sent to an endpoint that reads JSON: the form was already parsed (the
+    # NUL check reads forms), so there is no JSON to read. The client's mistake, never a 500.
+    return api.create_response(
+        request,
+        {"detail": _("请求体格式不对：本接口只接受 JSON（Content-Type: application/json）。")},
+        status=400,
+    )
+
+
 @api.exception_handler(HttpError)
 def _http(request, exc):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
@@ -55,6 +66,7 @@ def _mount():
     from kameng.orders.api import router as orders_router
     from kameng.payments.api import router as topups_router
     from kameng.refunds.api import router as refunds_router
+    from kameng.support.api import router as support_router
     from kameng.wallet.api import router as wallet_router
 
     api.add_router("/auth", auth_router)
@@ -63,6 +75,7 @@ def _mount():
     api.add_router("/wallet", wallet_router)
     api.add_router("/wallet", topups_router)  # POST /api/wallet/topups: payments' door, under the wallet
     api.add_router("/refunds", refunds_router)
+    api.add_router("/support", support_router)
     if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare one-row insert baseline
         from kameng.ops.bench_api import router as bench_router
 

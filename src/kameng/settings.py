@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "kameng.payments",
     "kameng.orders",
     "kameng.refunds",
+    "kameng.support",
     "kameng.ops",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("kameng.payments.urls")),
     path("wallet/", include("kameng.wallet.urls")),
     path("refunds/", include("kameng.refunds.urls")),
+    path("support/", include("kameng.support.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from kameng.accounts.models import STAFF_ROLES
 from kameng.accounts.permissions import is_staff_member, role_required
@@ -120,6 +120,7 @@ def seller_confirm_keys(request, pk: int):
 
 
 @role_required("seller", *STAFF_ROLES)
+@require_safe
 def seller_inventory(request):
     """Counts of card keys by product and batch; a seller sees its own products, staff see all."""
     products = (

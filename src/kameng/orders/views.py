@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from kameng.accounts.permissions import get_owned_or_404, is_staff_member, role_required
 from kameng.catalog.models import GoodsKind, Product
@@ -96,6 +96,7 @@ def _order_context(order: Order) -> dict:
 
 
 @login_required
+@require_safe
 def order_detail(request, no: str):
     order = get_owned_or_404(orders_with_facts(), user=request.user, no=no)
     for payment in order.payments.all():

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import has_role, role_required
@@ -227,6 +227,7 @@ def _case_context(case, *, viewer_is_buyer: bool) -> dict:
 
 
 @login_required
+@require_safe
 def case_detail(request, case_id: int):
     case = selectors.case_for_viewer(case_id, request.user)
     if case.buyer_id != request.user.pk:

@@ -1,0 +1,194 @@
+"""Customer-service conversations over JSON (issue 15, item 10): a buyer opens the conversation about
+an order (or their general one), reads it from the last message seen, writes (once per client id)
+and asks for a person; agents read the queue, claim, answer, write internal notes and close.
+
+Thin: parse, authorize (someone else's conversation is a 404), call `services`."""
+
+from datetime import datetime
+from typing import Annotated
+
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import Field
+
+from kameng.apitypes import MAX_ID, NO_NUL, text
+from kameng.orders.models import Order
+
+from . import selectors, services, wait
+from .services import MESSAGE_MAX, SupportError
+
+router = Router(tags=["support"])
+ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 422: dict}
+ConversationId = Annotated[int, Field(ge=1, le=MAX_ID)]
+AfterId = Annotated[
+    int, Field(ge=0, le=MAX_ID, description="只返回这条消息之后的（断线重连时带上最后看到的 id）")
+]
+
+
+class OpenIn(Schema):
+    # Required (an empty string for a general conversation), so that a body of `null` is refused.
+    order_no: str = Field(..., max_length=40, pattern=NO_NUL, description="订单号；空字符串为一般咨询")
+
+
+class ConversationOut(Schema):
+    id: int
+    order_no: str | None
+    state: str
+    state_label: str
+    agent_no: str | None
+    urgent: bool
+    last_message_at: datetime | None
+
+
+class MessageOut(Schema):
+    id: int
+    author: str
+    agent_no: str | None
+    channel: str
+    internal: bool
+    text: str
+    link: str
+    at: datetime
+    read: bool
+
+
+class MessageIn(Schema):
+    body: str = text(MESSAGE_MAX, description="消息内容（纯文本）")
+    client_id: str = text(64, description="发送方为这条消息生成的 id：重试时带同一个 id，只保存一次")
+    internal: bool = False
+
+
+class WaitOut(Schema):
+    position: int
+    agents_online: int
+    minutes: int | None
+    peak: str | None
+    quiet_hours: list[str]
+
+
+def _conversation(c) -> dict:
+    return {
+        "id": c.pk,
+        "order_no": c.order.no if c.order_id else None,
+        "state": c.state,
+        "state_label": c.get_state_display(),
+        "agent_no": c.agent.agent_no if c.agent_id else None,
+        "urgent": c.urgent,
+        "last_message_at": c.last_message_at,
+    }
+
+
+def _messages(conversation, *, for_staff: bool, after: int) -> list[dict]:
+    return [
+        {
+            "id": m.pk,
+            "author": m.author_kind,
+            "agent_no": m.author.agent_no if m.author_id and m.author_kind == "agent" else None,
+            "channel": m.channel,
+            "internal": m.internal,
+            "text": m.text,
+            "link": m.link,
+            "at": m.created_at,
+            "read": m.read_at is not None,
+        }
+        for m in selectors.messages_of(conversation, for_staff=for_staff, after=after)
+    ]
+
+
+def _visible(request, conversation_id: int):
+    """The buyer's own conversation, or any for an agent; anyone else: 404."""
+    if services.may_answer(request.user):
+        return selectors.staff_conversation(conversation_id, request.user), True
+    return selectors.buyer_conversation(conversation_id, request.user), False
+
+
+def _refused(e: SupportError):
+    raise HttpError(400, str(e)) from e
+
+
+@router.get("/wait", response={200: WaitOut}, auth=None)
+def wait_now(request):
+    """Place in line and the expected wait if one asked for a person now (no login needed)."""
+    w = wait.estimate()
+    return {
+        "position": w.position,
+        "agents_online": w.agents_online,
+        "minutes": w.minutes,
+        "peak": str(w.peak) if w.peak else None,
+        "quiet_hours": w.quiet_hours,
+    }
+
+
+@router.get("/conversations", response={200: list[ConversationOut], **ERRORS})
+def my_conversations(request):
+    return [_conversation(c) for c in selectors.of_buyer(request.user)[:100]]
+
+
+@router.post("/conversations", response={200: ConversationOut, **ERRORS})
+def open_conversation(request, payload: OpenIn):
+    order = None
+    if payload.order_no:
+        order = get_object_or_404(Order, no=payload.order_no, buyer=request.user)
+    return _conversation(services.conversation_for(buyer=request.user, order=order))
+
+
+@router.get("/conversations/{conversation_id}/messages", response={200: list[MessageOut], **ERRORS})
+def messages(request, conversation_id: ConversationId, after: AfterId = 0):
+    conversation, for_staff = _visible(request, conversation_id)
+    services.mark_read(conversation=conversation, reader=request.user)
+    return _messages(conversation, for_staff=for_staff, after=max(after, 0))
+
+
+@router.post("/conversations/{conversation_id}/messages", response={201: MessageOut, **ERRORS})
+def post(request, conversation_id: ConversationId, payload: MessageIn):
+    conversation, _for_staff = _visible(request, conversation_id)
+    try:
+        message = services.post_message(
+            conversation_id=conversation.pk,
+            author=request.user,
+            body=payload.body,
+            client_id=payload.client_id,
+            internal=payload.internal,
+        )
+    except SupportError as e:
+        _refused(e)
+    return Status(201, _messages(conversation, for_staff=True, after=message.pk - 1)[0])
+
+
+@router.post("/conversations/{conversation_id}/person", response={200: ConversationOut, **ERRORS})
+def ask_for_person(request, conversation_id: ConversationId):
+    conversation = selectors.buyer_conversation(conversation_id, request.user)
+    services.ask_for_person(conversation_id=conversation.pk, buyer=request.user)
+    return _conversation(selectors.buyer_conversation(conversation_id, request.user))
+
+
+@router.get("/queue", response={200: list[ConversationOut], **ERRORS})
+def queue(request):
+    if not services.may_answer(request.user):
+        raise HttpError(403, "forbidden")
+    services.set_presence(agent=request.user)
+    waiting, held = selectors.queue()
+    return [_conversation(c) for c in list(waiting[:100]) + list(held[:100])]
+
+
+@router.post("/conversations/{conversation_id}/claim", response={200: ConversationOut, **ERRORS})
+def claim(request, conversation_id: ConversationId):
+    if not services.may_answer(request.user):
+        raise HttpError(403, "forbidden")
+    selectors.staff_conversation(conversation_id, request.user)
+    try:
+        services.claim(conversation_id=conversation_id, agent=request.user)
+    except SupportError as e:
+        _refused(e)
+    return _conversation(selectors.staff_conversation(conversation_id, request.user))
+
+
+@router.post("/conversations/{conversation_id}/close", response={200: ConversationOut, **ERRORS})
+def close(request, conversation_id: ConversationId):
+    conversation, _for_staff = _visible(request, conversation_id)
+    try:
+        services.close(conversation_id=conversation.pk, user=request.user)
+    except SupportError as e:
+        _refused(e)
+    return _conversation(selectors.conversations().get(pk=conversation.pk))

@@ -1,0 +1,160 @@
+"""Customer service (SPEC §8): one conversation per buyer and order (or one general conversation per
+buyer), whatever channel each message came by; the help centre's answers; the promotions that make
+a peak."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kameng.sentences import say
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("在线客服")
+    EMAIL = "email", _("邮件")
+    PHONE = "phone", _("电话")
+    WECHAT = "wechat", _("微信公众号")
+    SYSTEM = "system", _("系统")
+
+
+class AuthorKind(models.TextChoices):
+    BUYER = "buyer", _("买家")
+    AGENT = "agent", _("客服")
+    SELLER = "seller", _("卖家")
+    SYSTEM = "system", _("系统")
+
+
+class ConversationState(models.TextChoices):
+    SELF_SERVICE = "self_service", _("自助解答")
+    QUEUED = "queued", _("排队等待人工客服")
+    WITH_AGENT = "with_agent", _("人工客服处理中")
+    CLOSED = "closed", _("已结束")
+
+
+class Conversation(models.Model):
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conversations"
+    )
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
+    )
+    state = models.CharField(
+        _("状态"), max_length=20, choices=ConversationState.choices, default=ConversationState.SELF_SERVICE
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    urgent = models.BooleanField(_("紧急"), default=False)
+    queued_at = models.DateTimeField(_("转人工时间"), null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("客服会话")
+        verbose_name_plural = _("客服会话")
+        constraints = [
+            models.UniqueConstraint(fields=["buyer", "order"], name="one_conversation_per_order"),
+            models.UniqueConstraint(
+                fields=["buyer"], condition=Q(order__isnull=True), name="one_general_conversation"
+            ),
+        ]
+        indexes = [
+            # The queue: who waits, oldest first.
+            models.Index(fields=["state", "queued_at"]),
+            models.Index(fields=["buyer", "-last_message_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("会话 #%(pk)s") % {"pk": self.pk})
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="messages")
+    # The sender's own id for this message: a retry of the same message is stored once.
+    client_id = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+    author_kind = models.CharField(_("发送方"), max_length=10, choices=AuthorKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    internal = models.BooleanField(_("内部备注"), default=False, help_text=_("只有客服能看到"))
+    body = models.TextField(_("内容"), blank=True)
+    link = models.CharField(max_length=200, blank=True, help_text=_("系统回答附带的链接（如退款申请页）"))
+    # What the system says (an answer from the facts, a notice of the queue) is a sentence shown in
+    # the reader's language (kameng.sentences); a person's words are `body`, shown as written.
+    said = models.JSONField(default=str, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=~Q(client_id=""),
+                name="message_once_per_client_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:50]
+
+    @property
+    def text(self) -> str:
+        return say(self.said) if self.said else self.body
+
+
+class Answer(models.Model):
+    """A help-centre question and its answer, edited by admins; the chat answers from these first."""
+
+    question = models.CharField(_("问题"), max_length=200)
+    answer = models.TextField(_("回答"))
+    keywords = models.CharField(_("其他问法/关键词"), max_length=300, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    position = models.PositiveSmallIntegerField(_("排序"), default=100)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("帮助中心问答")
+        verbose_name_plural = _("帮助中心问答")
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class Promotion(models.Model):
+    """A sale the platform runs: the line is expected to be longer while it lasts."""
+
+    name = models.CharField(_("活动名称"), max_length=100)
+    starts_at = models.DateTimeField(_("开始"))
+    ends_at = models.DateTimeField(_("结束"))
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("促销活动")
+        verbose_name_plural = _("促销活动")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Presence(models.Model):
+    """Whether an agent is taking conversations now; the wait estimate counts the agents online."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online", _("在线")
+        AWAY = "away", _("离开")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ONLINE)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("客服在线状态")
+        verbose_name_plural = _("客服在线状态")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.status}"

@@ -1,0 +1,216 @@
+"""The only place that changes conversations: open one, post a message (once, even when the sender
+retries), ask for a person, claim, close, mark read, say whether an agent is online. Each function
+is one transaction and locks the conversation row before it changes it."""
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from kameng.accounts.models import Role
+from kameng.accounts.permissions import has_role
+from kameng.orders.models import Order
+from kameng.sentences import Sentence, stored
+
+from . import bot, wait
+from .models import AuthorKind, Channel, Conversation, ConversationState, Message, Presence
+
+# How much one message may hold; the form says the same (maxlength).
+MESSAGE_MAX = 2000
+CLIENT_ID_MAX = 64
+# Who answers buyers: agents and supervisors (admins too); finance does not sit in the chat queue.
+ANSWERING_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+S = ConversationState
+
+
+class SupportError(Exception):
+    """A request refused; the message is for the person, in their language."""
+
+
+def may_answer(user) -> bool:
+    return has_role(user, *ANSWERING_ROLES)
+
+
+def conversation_for(*, buyer, order: Order | None = None) -> Conversation:
+    """The buyer's conversation about `order` (or their general one), opened on first use."""
+    if order is not None and order.buyer_id != buyer.pk:
+        raise SupportError(_("订单不存在。"))
+    found = Conversation.objects.filter(buyer=buyer, order=order).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(buyer=buyer, order=order, last_message_at=timezone.now())
+    except IntegrityError:  # opened by a second tab at the same moment
+        return Conversation.objects.get(buyer=buyer, order=order)
+
+
+def _lock(conversation_id: int) -> Conversation:
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise SupportError(_("会话不存在。"))
+    return conversation
+
+
+def _author_kind(conversation: Conversation, user) -> str:
+    if user.pk == conversation.buyer_id:
+        return AuthorKind.BUYER
+    if may_answer(user):
+        return AuthorKind.AGENT
+    raise SupportError(_("会话不存在。"))
+
+
+def check_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise SupportError(_("请输入内容。"))
+    if len(body) > MESSAGE_MAX:
+        raise SupportError(
+            _("一条消息最多 %(n)d 字，现在是 %(m)d 字，请分几条发送（内容没有发出）。")
+            % {"n": MESSAGE_MAX, "m": len(body)}
+        )
+    return body
+
+
+@transaction.atomic
+def post_message(
+    *,
+    conversation_id: int,
+    author,
+    body: str,
+    client_id: str = "",
+    internal: bool = False,
+    channel: str = Channel.WEB,
+) -> Message:
+    """Add a person's message. A retry with the same `client_id` returns the message already stored.
+    A buyer's message in self-service is answered from the facts when the platform knows the answer."""
+    client_id = (client_id or "").strip()[:CLIENT_ID_MAX]
+    conversation = _lock(conversation_id)
+    kind = _author_kind(conversation, author)
+    if client_id:
+        existing = conversation.messages.filter(client_id=client_id).first()
+        if existing is not None:
+            return existing
+    body = check_body(body)
+    if internal and kind != AuthorKind.AGENT:
+        raise SupportError(_("只有客服可以写内部备注。"))
+    if kind == AuthorKind.AGENT and not internal:
+        _take_over(conversation, author)
+    now = timezone.now()
+    message = Message.objects.create(
+        conversation=conversation,
+        client_id=client_id,
+        channel=channel,
+        author_kind=kind,
+        author=author,
+        internal=internal,
+        body=body,
+    )
+    conversation.last_message_at = now
+    if kind == AuthorKind.BUYER:
+        if conversation.state == S.CLOSED:
+            conversation.state, conversation.closed_at, conversation.agent = S.SELF_SERVICE, None, None
+        if bot.wants_person(body) and conversation.state == S.SELF_SERVICE:
+            _queue(conversation, now)
+        elif conversation.state == S.SELF_SERVICE:
+            reply = bot.answer(conversation, body)
+            _system(conversation, reply.sentence, link=reply.link)
+    conversation.save()
+    return message
+
+
+def _take_over(conversation: Conversation, agent) -> None:
+    """An agent answering a conversation holds it (nobody else's to take over silently)."""
+    if conversation.state == S.WITH_AGENT and conversation.agent_id not in (None, agent.pk):
+        raise SupportError(
+            _("客服 %(no)s 正在处理这个会话；请先请其转交。")
+            % {"no": conversation.agent.agent_no or conversation.agent}
+        )
+    if conversation.state != S.WITH_AGENT or conversation.agent_id is None:
+        conversation.state, conversation.agent, conversation.claimed_at = S.WITH_AGENT, agent, timezone.now()
+        _system(conversation, Sentence(gettext_noop("客服 %(no)s 为您服务。"), no=agent.agent_no or ""))
+
+
+def _system(conversation: Conversation, sentence: Sentence, *, link: str = "") -> Message:
+    return Message.objects.create(
+        conversation=conversation,
+        channel=Channel.SYSTEM,
+        author_kind=AuthorKind.SYSTEM,
+        said=stored(sentence),
+        link=link,
+    )
+
+
+def _queue(conversation: Conversation, now) -> None:
+    conversation.state, conversation.queued_at = S.QUEUED, now
+    estimate = wait.estimate(conversation)
+    _system(conversation, estimate.sentence())
+
+
+@transaction.atomic
+def ask_for_person(*, conversation_id: int, buyer) -> Conversation:
+    """转人工: always possible, one tap. A conversation already queued or with an agent stays as it is."""
+    conversation = _lock(conversation_id)
+    if conversation.buyer_id != buyer.pk:
+        raise SupportError(_("会话不存在。"))
+    if conversation.state in (S.SELF_SERVICE, S.CLOSED):
+        conversation.agent, conversation.closed_at = None, None
+        _queue(conversation, timezone.now())
+        conversation.save()
+    return conversation
+
+
+@transaction.atomic
+def claim(*, conversation_id: int, agent) -> Conversation:
+    if not may_answer(agent):
+        raise SupportError(_("只有客服可以接待会话。"))
+    conversation = _lock(conversation_id)
+    if conversation.buyer_id == agent.pk:
+        raise SupportError(_("您是这个会话的买家，不能自己接待；请由其他客服处理。"))
+    if conversation.state == S.CLOSED:
+        raise SupportError(_("会话已结束。"))
+    _take_over(conversation, agent)
+    conversation.save()
+    return conversation
+
+
+@transaction.atomic
+def close(*, conversation_id: int, user) -> Conversation:
+    conversation = _lock(conversation_id)
+    kind = _author_kind(conversation, user)
+    if conversation.state == S.CLOSED:
+        return conversation
+    if kind == AuthorKind.AGENT and conversation.agent_id not in (None, user.pk):
+        raise SupportError(_("这个会话由其他客服处理。"))
+    conversation.state, conversation.closed_at = S.CLOSED, timezone.now()
+    _system(conversation, Sentence(gettext_noop("会话已结束。如还有问题，直接发送消息即可继续。")))
+    conversation.save()
+    return conversation
+
+
+def mark_read(*, conversation: Conversation, reader) -> int:
+    """The messages the other side sent are read now; returns how many were newly read."""
+    others = conversation.messages.filter(read_at__isnull=True, internal=False)
+    if reader.pk == conversation.buyer_id:
+        others = others.exclude(author_kind=AuthorKind.BUYER)
+    else:
+        others = others.filter(author_kind=AuthorKind.BUYER)
+    return others.update(read_at=timezone.now())
+
+
+def set_presence(*, agent, status: str = Presence.Status.ONLINE) -> Presence:
+    """An agent on the workspace is online (seen now); `away` takes them out of the estimate."""
+    presence, _created = Presence.objects.update_or_create(
+        user=agent, defaults={"status": status, "seen_at": timezone.now()}
+    )
+    return presence
+
+
+ONLINE_FOR = timedelta(minutes=10)

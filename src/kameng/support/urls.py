@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "support"
+urlpatterns = [
+    path("", views.help_centre, name="help"),
+    path("start/", views.start, name="start"),
+    path("order/<str:no>/", views.order_chat, name="order"),
+    path("c/<int:conversation_id>/", views.conversation, name="conversation"),
+    path("c/<int:conversation_id>/messages/", views.conversation_messages, name="conversation_messages"),
+    path("staff/", views.staff_queue, name="staff_queue"),
+    path("staff/c/<int:conversation_id>/", views.staff_conversation, name="staff_conversation"),
+    path(
+        "staff/c/<int:conversation_id>/messages/",
+        views.staff_conversation_messages,
+        name="staff_conversation_messages",
+    ),
+]
