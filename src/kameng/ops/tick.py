@@ -38,4 +38,7 @@ def tick(now=None) -> dict:
         done["deadlines"] = enqueue_due(now)
     except ImportError:
         pass
+    from kameng.support.commitments import fire_due
+
+    done.update(fire_due(now))
     return done

@@ -158,3 +158,68 @@ class Presence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.status}"
+
+
+class Call(models.Model):
+    """A phone call an agent had with the buyer, logged in the buyer's conversation."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", _("来电")
+        OUTBOUND = "out", _("去电")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="calls")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(_("方向"), max_length=3, choices=Direction.choices)
+    number = models.CharField(_("号码"), max_length=30)
+    summary = models.TextField(_("通话摘要"))
+    at = models.DateTimeField(_("通话时间"))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("通话记录")
+        verbose_name_plural = _("通话记录")
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.number}"
+
+
+class Commitment(models.Model):
+    """Something promised to a buyer with a deadline ("18:00 前回电", a call-back the buyer booked):
+    the agent is reminded before it is due and a supervisor is told when it is missed."""
+
+    class Kind(models.TextChoices):
+        PROMISE = "promise", _("承诺")
+        CALLBACK = "callback", _("预约回电")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("待兑现")
+        KEPT = "kept", _("已兑现")
+        MISSED = "missed", _("已逾期")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="commitments")
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices, default=Kind.PROMISE)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("作出承诺的客服；买家预约的回电在认领前为空"),
+    )
+    text = models.CharField(_("承诺内容"), max_length=200)
+    phone = models.CharField(_("回电号码"), max_length=30, blank=True)
+    due_at = models.DateTimeField(_("最晚"))
+    remind_at = models.DateTimeField()
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.OPEN)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        verbose_name = _("承诺")
+        verbose_name_plural = _("承诺")
+        indexes = [models.Index(fields=["state", "remind_at"]), models.Index(fields=["state", "due_at"])]
+
+    def __str__(self) -> str:
+        return self.text

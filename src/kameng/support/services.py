@@ -47,7 +47,7 @@ def conversation_for(*, buyer, order: Order | None = None) -> Conversation:
         return Conversation.objects.get(buyer=buyer, order=order)
 
 
-def _lock(conversation_id: int) -> Conversation:
+def lock_conversation(conversation_id: int) -> Conversation:
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
         .select_related("order")
@@ -92,7 +92,7 @@ def post_message(
     """Add a person's message. A retry with the same `client_id` returns the message already stored.
     A buyer's message in self-service is answered from the facts when the platform knows the answer."""
     client_id = (client_id or "").strip()[:CLIENT_ID_MAX]
-    conversation = _lock(conversation_id)
+    conversation = lock_conversation(conversation_id)
     kind = _author_kind(conversation, author)
     if client_id:
         existing = conversation.messages.filter(client_id=client_id).first()
@@ -121,7 +121,7 @@ def post_message(
             _queue(conversation, now)
         elif conversation.state == S.SELF_SERVICE:
             reply = bot.answer(conversation, body)
-            _system(conversation, reply.sentence, link=reply.link)
+            system_message(conversation, reply.sentence, link=reply.link)
     conversation.save()
     return message
 
@@ -135,10 +135,12 @@ def _take_over(conversation: Conversation, agent) -> None:
         )
     if conversation.state != S.WITH_AGENT or conversation.agent_id is None:
         conversation.state, conversation.agent, conversation.claimed_at = S.WITH_AGENT, agent, timezone.now()
-        _system(conversation, Sentence(gettext_noop("客服 %(no)s 为您服务。"), no=agent.agent_no or ""))
+        system_message(
+            conversation, Sentence(gettext_noop("客服 %(no)s 为您服务。"), no=agent.agent_no or "")
+        )
 
 
-def _system(conversation: Conversation, sentence: Sentence, *, link: str = "") -> Message:
+def system_message(conversation: Conversation, sentence: Sentence, *, link: str = "") -> Message:
     return Message.objects.create(
         conversation=conversation,
         channel=Channel.SYSTEM,
@@ -151,13 +153,13 @@ def _system(conversation: Conversation, sentence: Sentence, *, link: str = "") -
 def _queue(conversation: Conversation, now) -> None:
     conversation.state, conversation.queued_at = S.QUEUED, now
     estimate = wait.estimate(conversation)
-    _system(conversation, estimate.sentence())
+    system_message(conversation, estimate.sentence())
 
 
 @transaction.atomic
 def ask_for_person(*, conversation_id: int, buyer) -> Conversation:
     """转人工: always possible, one tap. A conversation already queued or with an agent stays as it is."""
-    conversation = _lock(conversation_id)
+    conversation = lock_conversation(conversation_id)
     if conversation.buyer_id != buyer.pk:
         raise SupportError(_("会话不存在。"))
     if conversation.state in (S.SELF_SERVICE, S.CLOSED):
@@ -171,7 +173,7 @@ def ask_for_person(*, conversation_id: int, buyer) -> Conversation:
 def claim(*, conversation_id: int, agent) -> Conversation:
     if not may_answer(agent):
         raise SupportError(_("只有客服可以接待会话。"))
-    conversation = _lock(conversation_id)
+    conversation = lock_conversation(conversation_id)
     if conversation.buyer_id == agent.pk:
         raise SupportError(_("您是这个会话的买家，不能自己接待；请由其他客服处理。"))
     if conversation.state == S.CLOSED:
@@ -183,14 +185,14 @@ def claim(*, conversation_id: int, agent) -> Conversation:
 
 @transaction.atomic
 def close(*, conversation_id: int, user) -> Conversation:
-    conversation = _lock(conversation_id)
+    conversation = lock_conversation(conversation_id)
     kind = _author_kind(conversation, user)
     if conversation.state == S.CLOSED:
         return conversation
     if kind == AuthorKind.AGENT and conversation.agent_id not in (None, user.pk):
         raise SupportError(_("这个会话由其他客服处理。"))
     conversation.state, conversation.closed_at = S.CLOSED, timezone.now()
-    _system(conversation, Sentence(gettext_noop("会话已结束。如还有问题，直接发送消息即可继续。")))
+    system_message(conversation, Sentence(gettext_noop("会话已结束。如还有问题，直接发送消息即可继续。")))
     conversation.save()
     return conversation
 

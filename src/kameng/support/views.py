@@ -13,8 +13,9 @@ from kameng.accounts.permissions import role_required
 from kameng.orders.models import Order
 from kameng.refunds import selectors as refunds
 
-from . import selectors, services, wait
-from .models import Answer, ConversationState
+from . import commitments, selectors, services, wait
+from .forms import CallbackForm, CallForm
+from .models import Answer, Commitment, ConversationState
 from .services import ANSWERING_ROLES, SupportError
 
 OFFICIAL = {"email": "support@kameng.local", "hotline": "400-820-6166", "wechat": "卡盟官方服务号"}
@@ -69,8 +70,11 @@ def _transcript(conversation, *, for_staff: bool, after: int = 0) -> list[dict]:
 def conversation(request, conversation_id: int):
     conv = selectors.buyer_conversation(conversation_id, request.user)
     if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "callback":
+            return _book_callback(request, conv)
         try:
-            if request.POST.get("action") == "person":
+            if action == "person":
                 services.ask_for_person(conversation_id=conv.pk, buyer=request.user)
             else:
                 services.post_message(
@@ -91,7 +95,24 @@ def conversation(request, conversation_id: int):
     return render(request, "support/conversation.html", _buyer_context(request, conv))
 
 
-def _buyer_context(request, conv, draft: str = "") -> dict:
+def _book_callback(request, conv):
+    form = CallbackForm(request.POST)
+    if form.is_valid():
+        try:
+            commitments.book_callback(
+                buyer=request.user,
+                conversation_id=conv.pk,
+                at=form.cleaned_data["at"],
+                phone=form.cleaned_data["phone"],
+            )
+        except SupportError as e:
+            form.add_error(None, str(e))
+        else:
+            return redirect("support:conversation", conversation_id=conv.pk)
+    return render(request, "support/conversation.html", _buyer_context(request, conv, callback_form=form))
+
+
+def _buyer_context(request, conv, draft: str = "", callback_form=None) -> dict:
     conv.refresh_from_db()
     case = refunds.cases().filter(order_id=conv.order_id).order_by("-id").first() if conv.order_id else None
     transcript = _transcript(conv, for_staff=False)
@@ -106,7 +127,9 @@ def _buyer_context(request, conv, draft: str = "") -> dict:
         "client_id": uuid.uuid4().hex,
         "draft": draft,
         "max_length": services.MESSAGE_MAX,
-        "poll_url": request.path + "messages/",
+        "poll_url": f"/support/c/{conv.pk}/messages/",
+        "commitments": conv.commitments.order_by("due_at"),
+        "callback_form": callback_form or CallbackForm(),
     }
 
 
@@ -153,7 +176,16 @@ def staff_conversation(request, conversation_id: int):
     if request.method == "POST":
         action = request.POST.get("action", "reply")
         try:
-            if action == "claim":
+            if action == "call":
+                return _log_call(request, conv)
+            if action == "keep":
+                commitment_id = request.POST.get("commitment", "")
+                commitments.keep(
+                    conversation_id=conv.pk,
+                    commitment_id=int(commitment_id) if commitment_id.isdigit() else 0,
+                    agent=request.user,
+                )
+            elif action == "claim":
                 services.claim(conversation_id=conv.pk, agent=request.user)
             elif action == "close":
                 services.close(conversation_id=conv.pk, user=request.user)
@@ -170,12 +202,43 @@ def staff_conversation(request, conversation_id: int):
         return redirect("support:staff_conversation", conversation_id=conv.pk)
     services.set_presence(agent=request.user)
     services.mark_read(conversation=conv, reader=request.user)
+    return _staff_page(request, conv, CallForm())
+
+
+def _log_call(request, conv):
+    form = CallForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            due = None
+            if data["promise"]:
+                due = commitments.due_from(at=data["due_at"], working_days=data["working_days"])
+            commitments.log_call(
+                conversation_id=conv.pk,
+                agent=request.user,
+                direction=data["direction"],
+                number=data["number"],
+                summary=data["summary"],
+                promise=data["promise"],
+                due=due,
+            )
+        except SupportError as e:
+            form.add_error(None, str(e))
+        else:
+            return redirect("support:staff_conversation", conversation_id=conv.pk)
+    return _staff_page(request, conv, form)
+
+
+def _staff_page(request, conv, call_form):
     case = refunds.cases().filter(order_id=conv.order_id).order_by("-id").first() if conv.order_id else None
     transcript = _transcript(conv, for_staff=True)
     return render(
         request,
         "support/staff_conversation.html",
         {
+            "call_form": call_form,
+            "commitments": conv.commitments.select_related("agent").order_by("due_at"),
+            "open_state": Commitment.State.OPEN,
             "conversation": conv,
             "transcript": transcript,
             "last_id": transcript[-1]["id"] if transcript else 0,
@@ -183,7 +246,7 @@ def staff_conversation(request, conversation_id: int):
             "box": refunds.status_box(case) if case else None,
             "client_id": uuid.uuid4().hex,
             "max_length": services.MESSAGE_MAX,
-            "poll_url": request.path + "messages/",
+            "poll_url": f"/support/staff/c/{conv.pk}/messages/",
         },
     )
 
