@@ -62,6 +62,10 @@ class OrderOut(Schema):
     quantity: int
     amount: int
     status: str
+    # 已退款 / 部分退款 come from the ledger, not from `status` (which stays the delivery's):
+    # "none" | "partly_refunded" | "refunded", and the status as people read it.
+    refund_state: str
+    status_display: str
     pay_method: str
     target_account: str
     created_at: datetime
@@ -79,6 +83,14 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_seller(obj):
         return obj.seller.name
+
+    @staticmethod
+    def resolve_refund_state(obj):
+        return obj.refund_state.value
+
+    @staticmethod
+    def resolve_status_display(obj):
+        return obj.get_shown_status_display()
 
     @staticmethod
     def resolve_delivery_status(obj):

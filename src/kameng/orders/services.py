@@ -31,7 +31,8 @@ from kameng.payments.models import Payment, PayMethod
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
-from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus
+from . import hooks
+from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus, RefundState
 from .supplier import get_supplier
 
 log = logging.getLogger(__name__)
@@ -253,8 +254,10 @@ def take_keys(order: Order) -> list:
         raise OrderError(str(e)) from e
 
 
-def deliver_locked(order: Order) -> None:
-    """Deliver what the system can deliver by itself. The caller holds the order lock."""
+def deliver_locked(order: Order, *, refund_if_failed: bool = True) -> None:
+    """Deliver what the system can deliver by itself. The caller holds the order lock. A top-up the
+    supplier reports failed is handed to the refund engine (orders.hooks.topup_failed), unless the
+    refund engine is the one asking (`refund_if_failed=False`): it acts on the answer itself."""
     if order.status not in DELIVERABLE:
         return
     delivery = Delivery.objects.select_for_update().get(order=order)
@@ -283,6 +286,8 @@ def deliver_locked(order: Order) -> None:
             order.status = OrderStatus.DELIVERY_FAILED
             order.save(update_fields=["status"])
             append_order_event(order, "topup_failed", supplier_ref=delivery.supplier_ref)
+            if refund_if_failed:
+                hooks.topup_failed(order)
         else:
             delivery.status = DeliveryStatus.UNKNOWN
             delivery.save()
@@ -377,13 +382,29 @@ def deliver_custom_service(*, order_id: int, seller_user, note: str, file=None) 
     return order
 
 
+def check_may_confirm(order: Order) -> None:
+    """Whether the buyer can confirm receipt now (the page shows 确认收货 only then). A refunded
+    order stays "delivered" when the goods were not taken back, but there is nothing to confirm."""
+    if order.refund_state == RefundState.FULLY:
+        raise OrderError(_("该订单已全额退款，不能再确认收货。"))
+    if order.status != OrderStatus.DELIVERED:
+        raise OrderError(_("订单尚未交付，不能确认收货。"))
+
+
+def may_confirm(order: Order) -> bool:
+    try:
+        check_may_confirm(order)
+    except OrderError:
+        return False
+    return True
+
+
 @transaction.atomic
 def confirm_received(*, order_id: int, buyer) -> Order:
     order = lock_order(order_id)
     if order.buyer_id != buyer.pk:
         raise OrderError(_("订单不存在。"))
-    if order.status != OrderStatus.DELIVERED:
-        raise OrderError(_("订单尚未交付，不能确认收货。"))
+    check_may_confirm(order)
     now = timezone.now()
     Delivery.objects.filter(order=order).update(buyer_confirmed_at=now)
     order.status = OrderStatus.COMPLETED

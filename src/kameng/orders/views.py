@@ -20,12 +20,13 @@ from kameng.payments.services import sync_payment
 
 from . import hooks
 from .models import Order
-from .selectors import orders_with_facts
+from .selectors import orders_with_facts, with_money_left
 from .services import (
     OrderError,
     cancel_order,
     confirm_received,
     deliver_custom_service,
+    may_confirm,
     place_order,
     record_activation,
     reveal_card_keys,
@@ -36,7 +37,7 @@ from .services import (
 @login_required
 def order_list(request):
     orders = Paginator(
-        Order.objects.filter(buyer=request.user).select_related("product", "seller"), 20
+        with_money_left(Order.objects.filter(buyer=request.user).select_related("product", "seller")), 20
     ).get_page(request.GET.get("page"))
     return render(request, "orders/list.html", {"orders": orders})
 
@@ -89,6 +90,7 @@ def _order_context(order: Order) -> dict:
         "order": order,
         "payments": lines,
         "duplicate": len(still_held) > 1,
+        "can_confirm": order.kind == GoodsKind.CUSTOM_SERVICE and may_confirm(order),
         "keys": list(order.card_keys.all()),
         "delivery": getattr(order, "delivery", None),
         "events": events,
@@ -198,9 +200,9 @@ def seller_home(request):
     if seller is None:
         raise PermissionDenied
     products = Product.objects.filter(seller=seller).order_by("-id")
-    orders = Paginator(Order.objects.filter(seller=seller).select_related("product", "buyer"), 30).get_page(
-        request.GET.get("page")
-    )
+    orders = Paginator(
+        with_money_left(Order.objects.filter(seller=seller).select_related("product", "buyer")), 30
+    ).get_page(request.GET.get("page"))
     stock = {p.pk: available_keys(p.pk) for p in products if p.kind == GoodsKind.CARD_KEY}
     return render(
         request,

@@ -2,6 +2,7 @@
 
 from kameng.orders import hooks as order_hooks
 
+from .actions.filing import refund_failed_topup
 from .models import Payout
 
 
@@ -17,3 +18,4 @@ def refunded_amounts(payments) -> dict[int, int]:
 
 def register() -> None:
     order_hooks.provide_refunded_amounts(refunded_amounts)
+    order_hooks.provide_topup_failed_handler(refund_failed_topup)

@@ -4,6 +4,7 @@ Objective cases are decided and paid inside `submit_refund`; the others leave it
 and a deadline: the seller (third-party goods) or platform review.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.accounts.models import Role
+from kameng.accounts.services import notify
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.uploads import MAX_FILES, UploadError, inspect
 from kameng.money import yuan
@@ -28,6 +30,9 @@ from .common import LONG_TEXT, CaseChange, NotFound, RefundError, check_length, 
 from .payout import approve
 
 SUPPLIER_POLL_EVERY = timedelta(minutes=1)
+SYSTEM_CHANNEL = "system"  # a case the system filed for the buyer (a failed top-up)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -175,13 +180,14 @@ def _file(
     change = CaseChange(case=case, order=order, created=True, facts_now=facts)
     change.event(
         EventKind.SUBMITTED,
-        actor=actor,
+        actor=None if channel == SYSTEM_CHANNEL else actor,
         reason=reason,
         demand=demand,
         amount=amount,
         channel=channel,
         refund_to=refund_to,
         on_behalf=actor.pk != order.buyer_id,
+        by_system=channel == SYSTEM_CHANNEL,
     )
     store_evidence(change, evidence, actor)
     move(change, Stage.VERIFYING, holder=Holder.SYSTEM, reason=_("系统正在核对订单、支付和发货记录"))
@@ -193,6 +199,43 @@ def _file(
     )
     apply_verdict(change, verdict)
     change.save()
+    return case
+
+
+def refund_failed_topup(order: Order) -> RefundCase | None:
+    """The orders.hooks handler for a top-up the supplier reported failed: the system files the
+    buyer's "not received" claim itself, which verification refunds at once (clause 3). The caller
+    holds the order lock. Nothing is filed when a case is open (the buyer's own: verification
+    decides it the same way) or nothing is left to refund (a second report of the same failure).
+    A refusal leaves the failure recorded and the order for the buyer to file: logged, not raised."""
+    if (
+        order.status != OrderStatus.DELIVERY_FAILED
+        or RefundCase.objects.filter(order=order, is_open=True).exists()
+    ):
+        return None
+    try:
+        with transaction.atomic():
+            case = _file(
+                order,
+                actor=order.buyer,
+                reason=Reason.NOT_RECEIVED,
+                demand=Demand.FULL_REFUND,
+                amount=None,
+                description="",
+                statement="",
+                evidence=[],
+                refund_to=RefundTo.ORIGINAL,
+                channel=SYSTEM_CHANNEL,
+            )
+    except RefundError as e:
+        log.warning("failed top-up of order %s not refunded by itself: %s", order.no, e)
+        return None
+    notify(
+        order.buyer,
+        _("订单 %(no)s 充值失败（供应商返回失败），系统已自动为您退款 ¥%(amt)s，无需申请。")
+        % {"no": order.no, "amt": yuan(case.amount_approved or 0)},
+        f"/refunds/{case.pk}/",
+    )
     return case
 
 
