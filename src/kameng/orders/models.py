@@ -67,6 +67,10 @@ class Order(models.Model):
     delivered_at = models.DateTimeField(_("发货时间"), null=True, blank=True)
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     refunded_at = models.DateTimeField(_("退款时间"), null=True, blank=True)
+    # The refund clauses the buyer confirmed at checkout, as shown then:
+    # [{"number": 4, "version": 1, "title": "未查看卡密"}, ...]; empty for an order placed without
+    # the checkout (a script, or before terms were shown).
+    accepted_terms = models.JSONField(_("已确认的退款条款"), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

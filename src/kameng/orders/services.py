@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.accounts.services import notify
+from kameng.catalog.hooks import refund_terms
 from kameng.catalog.models import GoodsKind, Product
 from kameng.evidence.services import append_event
 from kameng.evidence.uploads import UploadError
@@ -45,6 +46,11 @@ DELIVERY_ARCHIVES = frozenset(
 
 class OrderError(Exception):
     """A request the shop refuses; the message is for the user, in their language."""
+
+
+class TermsError(OrderError):
+    """The buyer did not confirm the product's refund terms (or confirmed ones since replaced):
+    the API answers 422, like its other refusals of what the request itself says."""
 
 
 class QuantityError(OrderError):
@@ -99,6 +105,23 @@ def _check_purchase(product: Product, quantity: int, target_account: str) -> Non
         raise OrderError(_("库存不足，请减少数量或稍后再试。"))
 
 
+def check_terms(product: Product, *, accept_terms: bool, terms_shown: str | None = None) -> list[dict]:
+    """The refund terms of the product's kind the buyer confirms by buying, as the order records
+    them. Refused unless `accept_terms` is True; `terms_shown` (the refs the page showed, joined by
+    commas) must still be the current ones, or the buyer confirmed something else."""
+    terms = refund_terms(product.kind)
+    if not terms:
+        return []
+    if accept_terms is not True:
+        raise TermsError(
+            _("请先阅读并勾选同意该商品的退款条款（%(refs)s）后再下单。")
+            % {"refs": _("、").join(_("第%(n)d条") % {"n": t.number} for t in terms)}
+        )
+    if terms_shown is not None and terms_shown != ",".join(t.ref for t in terms):
+        raise TermsError(_("退款条款刚刚更新，请重新阅读并确认后再下单。"))
+    return [{"number": t.number, "version": t.version, "title": t.title} for t in terms]
+
+
 @transaction.atomic
 def place_order(
     *,
@@ -107,12 +130,23 @@ def place_order(
     quantity: int = 1,
     pay_method: str = PayMethod.BALANCE,
     target_account: str = "",
+    accept_terms: bool | None = None,
+    terms_shown: str | None = None,
 ) -> Order:
     """Create an order. Paid by balance: paid and delivered in this transaction, or refused whole
-    (no money taken) when stock or balance is short. Paid by gateway: waits for the callback."""
+    (no money taken) when stock or balance is short. Paid by gateway: waits for the callback.
+
+    The buyer's doors (checkout page, API) pass `accept_terms`: the order is refused unless the
+    buyer confirmed the refund terms of the product's kind, and records their versions. None is
+    for callers that are not a buyer buying (scripts, the demo): no terms are recorded then."""
     _check_purchase(product, quantity, target_account)
     if pay_method not in PayMethod.values:
         raise OrderError(_("不支持的支付方式。"))
+    accepted = (
+        []
+        if accept_terms is None
+        else check_terms(product, accept_terms=accept_terms, terms_shown=terms_shown)
+    )
     amount = product.price * quantity
     order = Order.objects.create(
         no=new_order_no(),
@@ -126,6 +160,7 @@ def place_order(
         pay_method=pay_method,
         target_account=target_account.strip()[:80],
         expires_at=timezone.now() + PAY_WINDOW,
+        accepted_terms=accepted,
     )
     Delivery.objects.create(order=order)
     append_order_event(

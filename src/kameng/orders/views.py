@@ -122,6 +122,8 @@ def buy(request, product_id: int):
             quantity=quantity,
             pay_method=request.POST.get("pay_method", "balance"),
             target_account=request.POST.get("target_account", ""),
+            accept_terms=request.POST.get("accept_terms") == "1",
+            terms_shown=request.POST.get("terms_shown"),
         )
     except OrderError as e:
         messages.error(request, str(e))

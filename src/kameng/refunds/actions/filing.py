@@ -195,7 +195,7 @@ def _file(
         EventKind.VERIFIED,
         fact=verdict.fact,
         action=verdict.action,
-        clause=policy.clause(verdict.clause).ref if verdict.clause else "",
+        clause=policy.clause_for(verdict.clause, order).ref if verdict.clause else "",
     )
     apply_verdict(change, verdict)
     change.save()
@@ -281,7 +281,7 @@ def apply_verdict(change: CaseChange, verdict: Verdict) -> None:
     """What the facts settle, the system does now; the rest goes to the seller or to review."""
     case = change.case
     if verdict.action in (VerdictAction.REFUND, VerdictAction.REVOKE_REFUND):
-        c = policy.clause(verdict.clause)
+        c = policy.clause_for(verdict.clause, change.order)
         duplicate = case.reason == Reason.DUPLICATE_PAYMENT
         # Voiding the order leaves the buyer nothing, so all that was paid for it goes back, even if
         # the buyer asked for part of it (a voided order refunded in part would keep the rest).
@@ -312,7 +312,7 @@ def _wait_for_supplier(change: CaseChange, verdict: Verdict) -> None:
     """The system asks the supplier (again every minute); a person in tech verification takes
     over only if the supplier is still silent at the deadline."""
     case = change.case
-    c = policy.clause(ClauseNo.NOT_RECEIVED)
+    c = policy.clause_for(ClauseNo.NOT_RECEIVED, change.order)
     change.supersede_timers()
     case.holder = Holder.SYSTEM
     case.stage_reason = verdict.fact[:300]
@@ -333,7 +333,7 @@ def _replace_or_refund(change: CaseChange, verdict: Verdict) -> None:
     """A bad key the supplier vouches for: a new one from stock (补发), or the money back if the
     buyer asked for money, the caps are reached or no stock is left."""
     case, order = change.case, change.order
-    c = policy.clause(ClauseNo.INVALID_KEY)
+    c = policy.clause_for(ClauseNo.INVALID_KEY, order)
 
     def refund(reason: str) -> None:
         approve(
@@ -412,7 +412,7 @@ def route(change: CaseChange, *, fact: str, force_review: bool = False) -> None:
 
 
 def review_due(change: CaseChange, start=None):
-    c = policy.clause(ClauseNo.CUSTOM_SERVICE)
+    c = policy.clause_for(ClauseNo.CUSTOM_SERVICE, change.order)
     if change.order.kind == GoodsKind.CUSTOM_SERVICE:
         return deadline_in(working_days=c.params.get("working_days", 3), start=start)
     return deadline_in(hours=c.params.get("other_review_hours", 24), start=start)
@@ -433,7 +433,7 @@ def to_review(change: CaseChange, *, reason: str, actor=None, due=None, holder_u
         actor=actor,
         due=due or review_due(change),
         due_kind=TimerKind.REVIEW,
-        clause=policy.clause(basis(change)).ref,
+        clause=policy.clause_for(basis(change), change.order).ref,
         reason=reason,
         due_action=_("逾期未处理，将升级至客服主管处理"),
     )
@@ -454,6 +454,6 @@ def replace(change: CaseChange, *, actor, reason: str) -> None:
             aftersales.replace_goods(order)
     except OrderError as e:
         raise RefundError(str(e)) from e
-    c = policy.clause(basis(change))
+    c = policy.clause_for(basis(change), change.order)
     change.case.decision_clause = c.ref
     move(change, Stage.REPLACEMENT, holder=Holder.NOBODY, actor=actor, reason=reason, clause=c.ref)
