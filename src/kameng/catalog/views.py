@@ -30,13 +30,21 @@ def index(request):
 
 
 def product_detail(request, pk: int):
-    product = get_object_or_404(listed_products(), pk=pk)
+    return product_page(request, get_object_or_404(listed_products(), pk=pk))
+
+
+def product_page(request, product: Product, *, errors: dict | None = None, values=None, status: int = 200):
+    """The product page with its checkout form. A refused purchase (orders.views.buy) comes back
+    here with `errors` by field name ("form" for the whole request) and what the buyer typed."""
     terms = refund_terms(product.kind)
-    return render(
-        request,
-        "catalog/product.html",
-        {"product": product, "terms": terms, "terms_shown": ",".join(t.ref for t in terms)},
-    )
+    context = {
+        "product": product,
+        "terms": terms,
+        "terms_shown": ",".join(t.ref for t in terms),
+        "errors": errors or {},
+        "values": values or {},
+    }
+    return render(request, "catalog/product.html", context, status=status)
 
 
 def _my_seller(request) -> Seller:

@@ -33,6 +33,7 @@ from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
 from . import hooks
+from .errors import OrderError, QuantityError, TermsError
 from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus, RefundState
 from .supplier import get_supplier
 
@@ -42,21 +43,6 @@ PAY_WINDOW = timedelta(minutes=15)
 DELIVERY_ARCHIVES = frozenset(
     {"application/zip", "application/x-7z-compressed", "application/x-rar-compressed"}
 )
-
-
-class OrderError(Exception):
-    """A request the shop refuses; the message is for the user, in their language."""
-
-
-class TermsError(OrderError):
-    """The buyer did not confirm the product's refund terms (or confirmed ones since replaced):
-    the API answers 422, like its other refusals of what the request itself says."""
-
-
-class QuantityError(OrderError):
-    """More pieces than the product's 每单限购 (Product.max_per_order, itself at most
-    catalog.services.MAX_PER_ORDER, the bound the API schema states): the API answers 422, as it
-    does for a quantity above the schema's bound."""
 
 
 def new_order_no() -> str:
@@ -98,11 +84,12 @@ def _check_purchase(product: Product, quantity: int, target_account: str) -> Non
     if quantity > product.max_per_order:
         raise QuantityError(_("该商品每单最多购买 %(n)d 件。") % {"n": product.max_per_order})
     if product.kind in (GoodsKind.DIRECT_TOPUP, GoodsKind.ACTIVATION) and not target_account.strip():
-        raise OrderError(_("请填写充值账号。"))
-    if product.kind == GoodsKind.CARD_KEY and available_keys(product.pk) < quantity:
-        raise OrderError(_("库存不足，请减少数量或稍后再试。"))
-    if product.kind != GoodsKind.CARD_KEY and product.stock is not None and product.stock < quantity:
-        raise OrderError(_("库存不足，请减少数量或稍后再试。"))
+        raise OrderError(_("请填写充值账号。"), field="target_account")
+    left = available_keys(product.pk) if product.kind == GoodsKind.CARD_KEY else product.stock
+    if left == 0:
+        raise OrderError(_("该商品已售罄（库存不足），暂时无法购买。"))
+    if left is not None and left < quantity:
+        raise OrderError(_("库存不足，请减少数量或稍后再试。"), field="quantity")
 
 
 def check_terms(product: Product, *, accept_terms: bool, terms_shown: str | None = None) -> list[dict]:
@@ -141,7 +128,7 @@ def place_order(
     for callers that are not a buyer buying (scripts, the demo): no terms are recorded then."""
     _check_purchase(product, quantity, target_account)
     if pay_method not in PayMethod.values:
-        raise OrderError(_("不支持的支付方式。"))
+        raise OrderError(_("不支持的支付方式。"), field="pay_method")
     accepted = (
         []
         if accept_terms is None
