@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from kameng.orders.models import OrderStatus
-from kameng.orders.services import OrderError, confirm_received
+from kameng.orders.services import OrderError, confirm_received, place_order
 from kameng.refunds.services import seller_agree, submit_refund
 from tests import factories as f
 from tests.refunds.helpers import delivered_custom_order
@@ -140,3 +140,15 @@ def test_the_order_lists_read_refund_status_without_a_query_per_order(client, ur
 
     assert page.count("部分退款") == 5
     assert len(five) == len(one)
+
+
+def test_a_refunded_card_key_order_offers_no_reveal_of_its_revoked_keys(client):
+    buyer = f.buyer(balance=10_00)
+    order = place_order(buyer=buyer, product=f.product(price=10_00, keys=1))
+    submit_refund(order=order, actor=buyer, reason="other", demand="full_refund")  # unopened: clause 4
+
+    client.force_login(buyer)
+    page = client.get(f"/orders/{order.no}/").content.decode()
+
+    assert status_badge(page) == "已退款"
+    assert 'id="reveal-btn"' not in page and 'id="keys-revoked"' in page

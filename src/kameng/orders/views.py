@@ -17,6 +17,7 @@ from kameng.catalog.models import GoodsKind, Product
 from kameng.catalog.selectors import listed_products, seller_of
 from kameng.catalog.views import product_page
 from kameng.evidence.models import Event
+from kameng.inventory.models import CardKeyStatus
 from kameng.inventory.selectors import available_keys
 from kameng.payments.models import Payment, PaymentStatus
 from kameng.payments.services import sync_payment
@@ -89,6 +90,7 @@ def _order_context(order: Order) -> dict:
         for line in lines
         if line.payment.status == PaymentStatus.SUCCEEDED and line.refunded < line.payment.amount
     ]
+    keys = list(order.card_keys.all())
     events = list(Event.objects.filter(stream=order.stream).order_by("seq"))
     for e in events:
         e.label = EVENT_LABELS.get(e.kind, e.kind)
@@ -97,7 +99,8 @@ def _order_context(order: Order) -> dict:
         "payments": lines,
         "duplicate": len(still_held) > 1,
         "can_confirm": order.kind == GoodsKind.CUSTOM_SERVICE and may_confirm(order),
-        "keys": list(order.card_keys.all()),
+        "keys": keys,
+        "assigned_keys": [k for k in keys if k.status == CardKeyStatus.ASSIGNED],
         "delivery": getattr(order, "delivery", None),
         "events": events,
     }
