@@ -61,9 +61,9 @@ def test_an_order_number_that_does_not_exist_is_not_found(client, stranger):
 def test_the_owner_reveals_their_key_and_the_first_view_is_recorded(client, victims_order):
     client.force_login(victims_order.buyer)
 
-    response = client.post(f"/orders/{victims_order.no}/reveal/")
+    response = client.post(f"/orders/{victims_order.no}/reveal/", follow=True)
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [(f"/orders/{victims_order.no}/#card-keys", 302)]
     assert response["Cache-Control"] == "no-store"
     assert f"KEY-{victims_order.product_id}-" in response.content.decode()
     assert CardKey.objects.get(order=victims_order).viewed_at is not None

@@ -52,7 +52,7 @@ def test_buying_more_than_the_stock_is_refused(client, shopper):
 
 def test_buying_a_sold_out_product_is_refused(client, shopper):
     product = f.product(price=10_00, keys=1)
-    client.post(f"/orders/buy/{product.pk}/", {"quantity": "1"})
+    client.post(f"/orders/buy/{product.pk}/", {"quantity": "1", "accept_terms": "1"})
 
     response = client.post(f"/orders/buy/{product.pk}/", {"quantity": "1"}, follow=True)
 

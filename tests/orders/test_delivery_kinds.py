@@ -31,13 +31,15 @@ def test_a_top_up_the_supplier_confirms_is_delivered_at_once():
     assert buyer_balance(buyer) == 90_00
 
 
-def test_a_top_up_the_supplier_refuses_is_marked_failed_and_the_money_stays_held():
-    _buyer, order = _topup_order("game-fail-001")
+def test_a_top_up_the_supplier_refuses_is_voided_and_its_money_goes_back_by_itself():
+    buyer, order = _topup_order("game-fail-001")
 
     order.refresh_from_db()
-    assert order.status == OrderStatus.DELIVERY_FAILED
-    assert order.delivery.status == DeliveryStatus.FAILED
-    assert balance_of(escrow_code(order.pk)) == 10_00  # held for the refund, not released to anyone
+    # The failure is refunded without the buyer asking (issue 14, item 7): never delivered now.
+    assert order.status == OrderStatus.REFUNDED
+    assert order.delivery.status == DeliveryStatus.VOIDED
+    assert balance_of(escrow_code(order.pk)) == 0
+    assert buyer_balance(buyer) == 100_00
     assert check_ledger() == []
 
 
@@ -58,16 +60,16 @@ def test_an_unknown_top_up_waits_then_succeeds_when_the_supplier_answers():
     assert SupplierTopup.objects.filter(account="unknown-42").count() == 1
 
 
-def test_an_unknown_top_up_the_supplier_finally_fails_is_marked_failed():
-    _buyer, order = _topup_order("unknown-43")
+def test_an_unknown_top_up_the_supplier_finally_fails_is_refunded_and_never_revived():
+    buyer, order = _topup_order("unknown-43")
 
     SandboxSupplier().settle(order.delivery.supplier_ref, "failed")
     order = retry_delivery(order_id=order.pk)
 
-    assert order.status == OrderStatus.DELIVERY_FAILED
+    assert order.status == OrderStatus.REFUNDED and buyer_balance(buyer) == 100_00
     # A late retry (the tick, a duplicate job) cannot revive a failed top-up.
     SandboxSupplier().settle(order.delivery.supplier_ref, "success")
-    assert retry_delivery(order_id=order.pk).status == OrderStatus.DELIVERY_FAILED
+    assert retry_delivery(order_id=order.pk).status == OrderStatus.REFUNDED
 
 
 def test_rechecking_an_unknown_top_up_counts_it_out_of_stock_only_once():

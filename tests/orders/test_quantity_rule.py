@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def _order(client, product, quantity):
     return client.post(
         "/api/orders",
-        {"product_id": product.pk, "quantity": quantity},
+        {"product_id": product.pk, "quantity": quantity, "accept_terms": True},
         content_type="application/json",
     )
 

@@ -98,12 +98,13 @@ def test_failed_topup_is_refunded_and_a_late_success_cannot_deliver():
     buyer = f.buyer(balance=100_00)
     product = f.product(kind="direct_topup", price=60_00)
     order = place_order(buyer=buyer, product=product, target_account="fail-uid-1")
-    assert order.status == OrderStatus.DELIVERY_FAILED
 
-    case = submit_refund(order=order, actor=buyer, reason="not_received", demand="full_refund")
-
-    assert case.stage == Stage.REFUNDED
+    # The system filed and paid the refund itself (issue 14, item 7): nothing is left to ask for.
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
     assert buyer_balance(buyer) == 100_00
+    with pytest.raises(RefundError, match="已无可退款项"):
+        submit_refund(order=order, actor=buyer, reason="not_received", demand="full_refund")
     retry_delivery(order_id=order.pk)
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED

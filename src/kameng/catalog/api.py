@@ -13,6 +13,7 @@ from kameng.accounts.permissions import is_staff_member, require_role
 from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
 from kameng.inventory.selectors import stock_by_batch
 
+from .hooks import refund_terms
 from .models import GoodsKind, Product, Seller
 from .selectors import listed_products, seller_of
 from .services import (
@@ -29,6 +30,13 @@ from .services import (
 router = Router(tags=["catalog"])
 
 
+class RefundTermOut(Schema):
+    number: int
+    version: int
+    title: str
+    body: str
+
+
 class ProductOut(Schema):
     id: int
     name: str
@@ -38,6 +46,12 @@ class ProductOut(Schema):
     face_value: int
     available: int | None
     promise: str
+    # The refund clauses a buyer confirms by ordering (POST /api/orders with accept_terms: true).
+    refund_terms: list[RefundTermOut]
+
+    @staticmethod
+    def resolve_refund_terms(obj):
+        return refund_terms(obj.kind)
 
     @staticmethod
     def resolve_seller(obj):

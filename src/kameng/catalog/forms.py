@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Product
+from .models import GoodsKind, Product
 from .services import MAX_PER_ORDER, MAX_PRICE
 
 
@@ -17,6 +17,19 @@ class YuanField(forms.DecimalField):
     def clean(self, value):
         value = super().clean(value)
         return None if value is None else int(value * 100)
+
+
+# Fields that only some kinds of goods have. Card keys: stock is the imported keys themselves;
+# direct top-ups: a face value credited to the account the buyer gives at checkout; memberships:
+# the length of one unit (pro-rata refunds); custom services: the standard promised.
+KIND_FIELDS = {
+    GoodsKind.CARD_KEY: {"face_value_yuan"},
+    GoodsKind.DIRECT_TOPUP: {"face_value_yuan", "stock"},
+    GoodsKind.ACTIVATION: {"duration_days", "stock"},
+    GoodsKind.CUSTOM_SERVICE: {"promise", "stock"},
+}
+KIND_SPECIFIC = set().union(*KIND_FIELDS.values())
+EMPTY = {"face_value_yuan": None, "stock": None, "duration_days": None, "promise": ""}
 
 
 class ProductForm(forms.ModelForm):
@@ -46,6 +59,29 @@ class ProductForm(forms.ModelForm):
             self.fields["face_value_yuan"].initial = self.instance.face_value / 100
         self.fields["max_per_order"].min_value = 1
         self.fields["max_per_order"].max_value = MAX_PER_ORDER
+
+    def clean(self):
+        """A field the kind does not have is dropped, whatever was typed in it (the page hides it,
+        but a seller may have filled it under another kind before switching, or script is off)."""
+        data = super().clean()
+        kind = data.get("kind")
+        if kind in KIND_FIELDS:
+            for name in KIND_SPECIFIC - KIND_FIELDS[kind]:
+                data[name] = EMPTY[name]
+                self.errors.pop(name, None)  # nor is it refused for what it held
+        return data
+
+    def kinds_of(self, name: str) -> str:
+        """The kinds a field belongs to, space-separated ("" for every kind): the page's data-kinds."""
+        if name not in KIND_SPECIFIC:
+            return ""
+        return " ".join(kind for kind, names in KIND_FIELDS.items() if name in names)
+
+    def rows(self):
+        """(bound field, kinds) in display order, for the template (errors sit under each field)."""
+        order = ["kind", "name", "description", "price_yuan", "face_value_yuan", "stock"]
+        order += ["max_per_order", "promise", "duration_days", "is_active"]
+        return [(self[name], self.kinds_of(name)) for name in order]
 
     def show_refusal(self, refusal) -> None:
         """Put a catalog.services.CatalogError on the fields it names (money on the 元 fields)."""

@@ -11,6 +11,7 @@ from kameng.accounts.permissions import is_staff_member, role_required
 from kameng.inventory.selectors import available_keys, stock_by_batch
 
 from .forms import KeyImportConfirmForm, KeyImportForm, ProductForm
+from .hooks import refund_terms
 from .models import GoodsKind, Product, Seller
 from .selectors import listed_products, seller_of
 from .services import CatalogError, confirm_card_keys, create_product, stage_card_keys, update_product
@@ -29,8 +30,21 @@ def index(request):
 
 
 def product_detail(request, pk: int):
-    product = get_object_or_404(listed_products(), pk=pk)
-    return render(request, "catalog/product.html", {"product": product})
+    return product_page(request, get_object_or_404(listed_products(), pk=pk))
+
+
+def product_page(request, product: Product, *, errors: dict | None = None, values=None, status: int = 200):
+    """The product page with its checkout form. A refused purchase (orders.views.buy) comes back
+    here with `errors` by field name ("form" for the whole request) and what the buyer typed."""
+    terms = refund_terms(product.kind)
+    context = {
+        "product": product,
+        "terms": terms,
+        "terms_shown": ",".join(t.ref for t in terms),
+        "errors": errors or {},
+        "values": values or {},
+    }
+    return render(request, "catalog/product.html", context, status=status)
 
 
 def _my_seller(request) -> Seller:

@@ -135,8 +135,8 @@ def settle(order: Order) -> int:
 
 def recheck_topup(facts: OrderFacts) -> str:
     """Ask the supplier again about an unknown top-up; returns the delivery status after, and
-    keeps `facts` in step with it."""
-    deliver_locked(facts.order)
+    keeps `facts` in step with it. The refund engine asks, and acts on a failure itself."""
+    deliver_locked(facts.order, refund_if_failed=False)
     facts.delivery = Delivery.objects.get(order=facts.order)
     return facts.delivery.status
 

@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from kameng.accounts.permissions import get_owned_or_404
 from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
@@ -18,6 +18,7 @@ from .selectors import orders_with_facts
 from .services import (
     OrderError,
     QuantityError,
+    TermsError,
     cancel_order,
     confirm_received,
     deliver_custom_service,
@@ -53,6 +54,12 @@ class PaymentOut(Schema):
     credited_to_balance: bool
 
 
+class AcceptedTermOut(Schema):
+    number: int
+    version: int
+    title: str
+
+
 class OrderOut(Schema):
     no: str
     product_id: int
@@ -62,6 +69,10 @@ class OrderOut(Schema):
     quantity: int
     amount: int
     status: str
+    # 已退款 / 部分退款 come from the ledger, not from `status` (which stays the delivery's):
+    # "none" | "partly_refunded" | "refunded", and the status as people read it.
+    refund_state: str
+    status_display: str
     pay_method: str
     target_account: str
     created_at: datetime
@@ -71,6 +82,7 @@ class OrderOut(Schema):
     card_keys: int
     card_keys_viewed_at: datetime | None
     payments: list[PaymentOut]
+    accepted_terms: list[AcceptedTermOut]
 
     @staticmethod
     def resolve_product(obj):
@@ -79,6 +91,14 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_seller(obj):
         return obj.seller.name
+
+    @staticmethod
+    def resolve_refund_state(obj):
+        return obj.refund_state.value
+
+    @staticmethod
+    def resolve_status_display(obj):
+        return obj.get_shown_status_display()
 
     @staticmethod
     def resolve_delivery_status(obj):
@@ -104,6 +124,11 @@ class OrderIn(Schema):
     quantity: Quantity = 1
     pay_method: PayMethod = PayMethod.BALANCE
     target_account: str = text(80)
+    accept_terms: StrictBool = Field(
+        False,
+        description="true: the buyer confirmed the refund terms of the product's kind (GET "
+        "/api/catalog/products/{id}, refund_terms); without it the order is refused (422).",
+    )
 
 
 class PayOut(Schema):
@@ -136,7 +161,7 @@ def _mine(request, no: OrderNo) -> Order:
 def _call(fn, **kwargs):
     try:
         return fn(**kwargs)
-    except QuantityError as e:
+    except (QuantityError, TermsError) as e:
         raise HttpError(422, str(e)) from e
     except OrderError as e:
         raise HttpError(400, str(e)) from e
@@ -157,6 +182,7 @@ def create_order(request, payload: OrderIn):
         quantity=payload.quantity,
         pay_method=payload.pay_method,
         target_account=payload.target_account,
+        accept_terms=payload.accept_terms,
     )
     return Status(201, orders_with_facts().get(pk=order.pk))
 

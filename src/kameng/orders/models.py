@@ -23,6 +23,29 @@ class OrderStatus(models.TextChoices):
 DELIVERABLE = {OrderStatus.PAID, OrderStatus.DELIVERING}
 
 
+class RefundState(models.TextChoices):
+    """How much of an order's money went back, derived from the ledger (never stored): what the
+    order's escrow and its payee still hold for it, against what the goods cost."""
+
+    NONE = "none", _("未退款")
+    PARTLY = "partly_refunded", _("部分退款")
+    FULLY = "refunded", _("已退款")
+
+
+def refund_state_of(*, status: str, paid: bool, amount: int, money_left: int) -> RefundState:
+    """`money_left`: what the order's escrow and payee still hold for it (Refundable.total). Money
+    beyond the price (a duplicate payment) is not the goods' money: refunding it refunds no goods."""
+    if status == OrderStatus.REFUNDED:
+        return RefundState.FULLY
+    if not paid:
+        return RefundState.NONE
+    if money_left <= 0:
+        return RefundState.FULLY
+    if money_left < amount:
+        return RefundState.PARTLY
+    return RefundState.NONE
+
+
 class Order(models.Model):
     no = models.CharField(_("订单号"), max_length=32, unique=True)
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
@@ -44,6 +67,10 @@ class Order(models.Model):
     delivered_at = models.DateTimeField(_("发货时间"), null=True, blank=True)
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     refunded_at = models.DateTimeField(_("退款时间"), null=True, blank=True)
+    # The refund clauses the buyer confirmed at checkout, as shown then:
+    # [{"number": 4, "version": 1, "title": "未查看卡密"}, ...]; empty for an order placed without
+    # the checkout (a script, or before terms were shown).
+    accepted_terms = models.JSONField(_("已确认的退款条款"), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -65,6 +92,24 @@ class Order(models.Model):
     @property
     def stream(self) -> str:
         return f"order:{self.pk}"
+
+    @property
+    def refund_state(self) -> RefundState:
+        """Read from `money_left`, which orders.selectors.with_money_left annotates (lists do, so
+        a page of orders costs one query); otherwise asked from the ledger (one query)."""
+        left = getattr(self, "money_left", None)
+        if left is None:
+            from kameng.wallet.selectors import money_left
+
+            left = money_left(reference=self.no)
+        return refund_state_of(
+            status=self.status, paid=self.paid_at is not None, amount=self.amount, money_left=left
+        )
+
+    def get_shown_status_display(self) -> str:
+        """The status people read: 已退款 / 部分退款 win over the delivery status they came after."""
+        state = self.refund_state
+        return str(self.get_status_display() if state == RefundState.NONE else state.label)
 
 
 class DeliveryStatus(models.TextChoices):

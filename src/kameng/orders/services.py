@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kameng.accounts.services import notify
+from kameng.catalog.hooks import refund_terms
 from kameng.catalog.models import GoodsKind, Product
 from kameng.evidence.services import append_event
 from kameng.evidence.uploads import UploadError
@@ -33,7 +34,9 @@ from kameng.sentences import Sentence
 from kameng.wallet import services as wallet
 from kameng.wallet.services import Line
 
-from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus
+from . import hooks
+from .errors import OrderError, QuantityError, TermsError
+from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus, RefundState
 from .supplier import get_supplier
 
 log = logging.getLogger(__name__)
@@ -42,16 +45,6 @@ PAY_WINDOW = timedelta(minutes=15)
 DELIVERY_ARCHIVES = frozenset(
     {"application/zip", "application/x-7z-compressed", "application/x-rar-compressed"}
 )
-
-
-class OrderError(Exception):
-    """A request the shop refuses; the message is for the user, in their language."""
-
-
-class QuantityError(OrderError):
-    """More pieces than the product's 每单限购 (Product.max_per_order, itself at most
-    catalog.services.MAX_PER_ORDER, the bound the API schema states): the API answers 422, as it
-    does for a quantity above the schema's bound."""
 
 
 def new_order_no() -> str:
@@ -93,11 +86,29 @@ def _check_purchase(product: Product, quantity: int, target_account: str) -> Non
     if quantity > product.max_per_order:
         raise QuantityError(_("该商品每单最多购买 %(n)d 件。") % {"n": product.max_per_order})
     if product.kind in (GoodsKind.DIRECT_TOPUP, GoodsKind.ACTIVATION) and not target_account.strip():
-        raise OrderError(_("请填写充值账号。"))
-    if product.kind == GoodsKind.CARD_KEY and available_keys(product.pk) < quantity:
-        raise OrderError(_("库存不足，请减少数量或稍后再试。"))
-    if product.kind != GoodsKind.CARD_KEY and product.stock is not None and product.stock < quantity:
-        raise OrderError(_("库存不足，请减少数量或稍后再试。"))
+        raise OrderError(_("请填写充值账号。"), field="target_account")
+    left = available_keys(product.pk) if product.kind == GoodsKind.CARD_KEY else product.stock
+    if left == 0:
+        raise OrderError(_("该商品已售罄（库存不足），暂时无法购买。"))
+    if left is not None and left < quantity:
+        raise OrderError(_("库存不足，请减少数量或稍后再试。"), field="quantity")
+
+
+def check_terms(product: Product, *, accept_terms: bool, terms_shown: str | None = None) -> list[dict]:
+    """The refund terms of the product's kind the buyer confirms by buying, as the order records
+    them. Refused unless `accept_terms` is True; `terms_shown` (the refs the page showed, joined by
+    commas) must still be the current ones, or the buyer confirmed something else."""
+    terms = refund_terms(product.kind)
+    if not terms:
+        return []
+    if accept_terms is not True:
+        raise TermsError(
+            _("请先阅读并勾选同意该商品的退款条款（%(refs)s）后再下单。")
+            % {"refs": _("、").join(_("第%(n)d条") % {"n": t.number} for t in terms)}
+        )
+    if terms_shown is not None and terms_shown != ",".join(t.ref for t in terms):
+        raise TermsError(_("退款条款刚刚更新，请重新阅读并确认后再下单。"))
+    return [{"number": t.number, "version": t.version, "title": t.title} for t in terms]
 
 
 @transaction.atomic
@@ -108,12 +119,23 @@ def place_order(
     quantity: int = 1,
     pay_method: str = PayMethod.BALANCE,
     target_account: str = "",
+    accept_terms: bool | None = None,
+    terms_shown: str | None = None,
 ) -> Order:
     """Create an order. Paid by balance: paid and delivered in this transaction, or refused whole
-    (no money taken) when stock or balance is short. Paid by gateway: waits for the callback."""
+    (no money taken) when stock or balance is short. Paid by gateway: waits for the callback.
+
+    The buyer's doors (checkout page, API) pass `accept_terms`: the order is refused unless the
+    buyer confirmed the refund terms of the product's kind, and records their versions. None is
+    for callers that are not a buyer buying (scripts, the demo): no terms are recorded then."""
     _check_purchase(product, quantity, target_account)
     if pay_method not in PayMethod.values:
-        raise OrderError(_("不支持的支付方式。"))
+        raise OrderError(_("不支持的支付方式。"), field="pay_method")
+    accepted = (
+        []
+        if accept_terms is None
+        else check_terms(product, accept_terms=accept_terms, terms_shown=terms_shown)
+    )
     amount = product.price * quantity
     order = Order.objects.create(
         no=new_order_no(),
@@ -127,6 +149,7 @@ def place_order(
         pay_method=pay_method,
         target_account=target_account.strip()[:80],
         expires_at=timezone.now() + PAY_WINDOW,
+        accepted_terms=accepted,
     )
     Delivery.objects.create(order=order)
     append_order_event(
@@ -261,8 +284,10 @@ def take_keys(order: Order) -> list:
         raise OrderError(str(e)) from e
 
 
-def deliver_locked(order: Order) -> None:
-    """Deliver what the system can deliver by itself. The caller holds the order lock."""
+def deliver_locked(order: Order, *, refund_if_failed: bool = True) -> None:
+    """Deliver what the system can deliver by itself. The caller holds the order lock. A top-up the
+    supplier reports failed is handed to the refund engine (orders.hooks.topup_failed), unless the
+    refund engine is the one asking (`refund_if_failed=False`): it acts on the answer itself."""
     if order.status not in DELIVERABLE:
         return
     delivery = Delivery.objects.select_for_update().get(order=order)
@@ -291,6 +316,8 @@ def deliver_locked(order: Order) -> None:
             order.status = OrderStatus.DELIVERY_FAILED
             order.save(update_fields=["status"])
             append_order_event(order, "topup_failed", supplier_ref=delivery.supplier_ref)
+            if refund_if_failed:
+                hooks.topup_failed(order)
         else:
             delivery.status = DeliveryStatus.UNKNOWN
             delivery.save()
@@ -385,13 +412,29 @@ def deliver_custom_service(*, order_id: int, seller_user, note: str, file=None) 
     return order
 
 
+def check_may_confirm(order: Order) -> None:
+    """Whether the buyer can confirm receipt now (the page shows 确认收货 only then). A refunded
+    order stays "delivered" when the goods were not taken back, but there is nothing to confirm."""
+    if order.refund_state == RefundState.FULLY:
+        raise OrderError(_("该订单已全额退款，不能再确认收货。"))
+    if order.status != OrderStatus.DELIVERED:
+        raise OrderError(_("订单尚未交付，不能确认收货。"))
+
+
+def may_confirm(order: Order) -> bool:
+    try:
+        check_may_confirm(order)
+    except OrderError:
+        return False
+    return True
+
+
 @transaction.atomic
 def confirm_received(*, order_id: int, buyer) -> Order:
     order = lock_order(order_id)
     if order.buyer_id != buyer.pk:
         raise OrderError(_("订单不存在。"))
-    if order.status != OrderStatus.DELIVERED:
-        raise OrderError(_("订单尚未交付，不能确认收货。"))
+    check_may_confirm(order)
     now = timezone.now()
     Delivery.objects.filter(order=order).update(buyer_confirmed_at=now)
     order.status = OrderStatus.COMPLETED

@@ -6,26 +6,31 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from kameng.accounts.permissions import get_owned_or_404, is_staff_member, role_required
+from kameng.catalog.hooks import refund_terms
 from kameng.catalog.models import GoodsKind, Product
-from kameng.catalog.selectors import seller_of
+from kameng.catalog.selectors import listed_products, seller_of
+from kameng.catalog.views import product_page
 from kameng.evidence.models import Event
+from kameng.inventory.models import CardKeyStatus
 from kameng.inventory.selectors import available_keys
 from kameng.payments.models import Payment, PaymentStatus
 from kameng.payments.services import sync_payment
 
 from . import hooks
 from .models import Order
-from .selectors import orders_with_facts
+from .selectors import orders_with_facts, with_money_left
 from .services import (
     OrderError,
     cancel_order,
     confirm_received,
     deliver_custom_service,
+    may_confirm,
     place_order,
     record_activation,
     reveal_card_keys,
@@ -36,10 +41,13 @@ from .services import (
 @login_required
 def order_list(request):
     orders = Paginator(
-        Order.objects.filter(buyer=request.user).select_related("product", "seller"), 20
+        with_money_left(Order.objects.filter(buyer=request.user).select_related("product", "seller")), 20
     ).get_page(request.GET.get("page"))
     return render(request, "orders/list.html", {"orders": orders})
 
+
+# The clause revealing a key ends (未查看卡密: returnable unopened within 7 days).
+UNOPENED_KEY_CLAUSE = 4
 
 # What the buyer reads in the order's record, instead of the event's code name.
 EVENT_LABELS = {
@@ -82,6 +90,7 @@ def _order_context(order: Order) -> dict:
         for line in lines
         if line.payment.status == PaymentStatus.SUCCEEDED and line.refunded < line.payment.amount
     ]
+    keys = list(order.card_keys.all())
     events = list(Event.objects.filter(stream=order.stream).order_by("seq"))
     for e in events:
         e.label = EVENT_LABELS.get(e.kind, e.kind)
@@ -89,7 +98,9 @@ def _order_context(order: Order) -> dict:
         "order": order,
         "payments": lines,
         "duplicate": len(still_held) > 1,
-        "keys": list(order.card_keys.all()),
+        "can_confirm": order.kind == GoodsKind.CUSTOM_SERVICE and may_confirm(order),
+        "keys": keys,
+        "assigned_keys": [k for k in keys if k.status == CardKeyStatus.ASSIGNED],
         "delivery": getattr(order, "delivery", None),
         "events": events,
     }
@@ -103,7 +114,17 @@ def order_detail(request, no: str):
         if payment.status == PaymentStatus.CREATED:
             sync_payment(payment)  # the buyer came back from the cashier before the callback did
     order = orders_with_facts().get(pk=order.pk)
-    return render(request, "orders/detail.html", _order_context(order))
+    context = _order_context(order)
+    if request.session.pop(_show_keys(order), False):
+        # Just revealed (the POST redirected here): shown on this page only; a reload hides them.
+        try:
+            context["secrets"] = reveal_card_keys(order_id=order.pk, buyer=request.user)
+        except OrderError as e:  # revoked meanwhile (a refund)
+            messages.error(request, str(e))
+    response = render(request, "orders/detail.html", context)
+    if "secrets" in context:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -121,12 +142,16 @@ def buy(request, product_id: int):
             quantity=quantity,
             pay_method=request.POST.get("pay_method", "balance"),
             target_account=request.POST.get("target_account", ""),
+            accept_terms=request.POST.get("accept_terms") == "1",
+            terms_shown=request.POST.get("terms_shown"),
         )
     except OrderError as e:
-        messages.error(request, str(e))
-        if not (product.is_active and product.seller.is_active):
+        listed = listed_products().filter(pk=product.pk).first()
+        if listed is None:
+            messages.error(request, str(e))
             return redirect("catalog:index")  # a delisted product's page is a 404: show the reason elsewhere
-        return redirect("catalog:product", pk=product.pk)
+        # The checkout again, the reason next to the field it is about, what the buyer typed kept.
+        return product_page(request, listed, errors={e.field or "form": str(e)}, values=request.POST)
     if order.pay_method == "gateway":
         return _to_cashier(request, order)
     messages.success(request, _("支付成功。"))
@@ -150,19 +175,27 @@ def pay(request, no: str):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def reveal(request, no: str):
-    order = get_object_or_404(Order, no=no, buyer=request.user)
+    """GET: ask first, since revealing ends the no-questions return of an unopened key (clause 4).
+    POST: reveal, then back to the order page (post/redirect/get), which shows the keys once."""
+    order = get_object_or_404(Order.objects.select_related("product"), no=no, buyer=request.user)
+    if request.method == "GET":
+        terms = refund_terms(order.kind)
+        unopened = next((t for t in terms if t.number == UNOPENED_KEY_CLAUSE), None)
+        return render(request, "orders/reveal_confirm.html", {"order": order, "unopened": unopened})
     try:
-        secrets = reveal_card_keys(order_id=order.pk, buyer=request.user)
+        reveal_card_keys(order_id=order.pk, buyer=request.user)
     except OrderError as e:
         messages.error(request, str(e))
         return redirect("orders:detail", no=no)
-    ctx = _order_context(orders_with_facts().get(pk=order.pk))
-    ctx["secrets"] = secrets
-    response = render(request, "orders/detail.html", ctx)
-    response["Cache-Control"] = "no-store"
-    return response
+    request.session[_show_keys(order)] = True
+    return redirect(reverse("orders:detail", args=[no]) + "#card-keys")
+
+
+def _show_keys(order: Order) -> str:
+    """The session flag that makes the next order page show the keys (only the next one)."""
+    return f"show-keys:{order.no}"
 
 
 @login_required
@@ -199,9 +232,9 @@ def seller_home(request):
     if seller is None:
         raise PermissionDenied
     products = Product.objects.filter(seller=seller).order_by("-id")
-    orders = Paginator(Order.objects.filter(seller=seller).select_related("product", "buyer"), 30).get_page(
-        request.GET.get("page")
-    )
+    orders = Paginator(
+        with_money_left(Order.objects.filter(seller=seller).select_related("product", "buyer")), 30
+    ).get_page(request.GET.get("page"))
     stock = {p.pk: available_keys(p.pk) for p in products if p.kind == GoodsKind.CARD_KEY}
     return render(
         request,

@@ -1,7 +1,10 @@
 """The refunds side of the hooks lower apps offer (registered in RefundsConfig.ready())."""
 
+from kameng.catalog import hooks as catalog_hooks
 from kameng.orders import hooks as order_hooks
 
+from . import policy
+from .actions.filing import refund_failed_topup
 from .models import Payout
 
 
@@ -17,3 +20,5 @@ def refunded_amounts(payments) -> dict[int, int]:
 
 def register() -> None:
     order_hooks.provide_refunded_amounts(refunded_amounts)
+    order_hooks.provide_topup_failed_handler(refund_failed_topup)
+    catalog_hooks.provide_refund_terms(policy.terms_for_kind)

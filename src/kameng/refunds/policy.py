@@ -7,6 +7,8 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from kameng.catalog.hooks import RefundTerm
+
 from .models import Clause, EvidenceRule
 
 
@@ -92,6 +94,16 @@ DEFAULT_CLAUSES = [
 ]
 
 
+# The clauses a buyer reads and accepts before buying goods of each kind (the product page and
+# checkout show them; the order records their versions, and its cases cite those versions).
+TERMS_BY_KIND = {
+    "card_key": (ClauseNo.UNOPENED_KEY, ClauseNo.INVALID_KEY),
+    "direct_topup": (ClauseNo.NOT_RECEIVED,),
+    "activation": (ClauseNo.NOT_RECEIVED,),
+    "custom_service": (ClauseNo.CUSTOM_SERVICE,),
+}
+
+
 def basis_clause(reason: str, kind: str) -> ClauseNo:
     """The clause a claim rests on when the system's own check did not settle it."""
     if reason == "duplicate_payment":
@@ -161,6 +173,35 @@ def clause(number: int) -> Clause:
         n, title, body, params = DEFAULT_CLAUSES[number - 1]
         found = Clause(number=n, version=0, title=title, body=body, params=params)
     return found
+
+
+def clause_version(number: int, version: int) -> Clause | None:
+    """A given version of a clause (current or not), or None if there is no such row."""
+    key = ("version", number, version)
+    entry = _cache.get(key)
+    if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
+        entry = (time.monotonic(), Clause.objects.filter(number=number, version=version).first())
+        _cache[key] = entry
+    return entry[1]
+
+
+def clause_for(number: int, order) -> Clause:
+    """The clause a case on `order` cites: the version the buyer accepted when buying, if the order
+    recorded one for that clause and it still exists; otherwise the current version."""
+    for term in order.accepted_terms or []:
+        if term.get("number") == int(number) and isinstance(term.get("version"), int):
+            found = clause_version(int(number), term["version"])
+            if found is not None:
+                return found
+    return clause(number)
+
+
+def terms_for_kind(kind: str) -> list[RefundTerm]:
+    """The catalog.hooks answer: the current clauses a buyer of `kind` accepts."""
+    return [
+        RefundTerm(number=c.number, version=c.version, title=c.title, body=c.body)
+        for c in (clause(n) for n in TERMS_BY_KIND.get(kind, ()))
+    ]
 
 
 def clause_exists(number) -> bool:

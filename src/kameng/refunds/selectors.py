@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member
 from kameng.evidence.models import Event
-from kameng.orders.models import OrderStatus
+from kameng.orders.models import OrderStatus, RefundState
 from kameng.sentences import say
 
 from . import policy
@@ -77,8 +77,13 @@ def open_case_for_order(order) -> RefundCase | None:
     return RefundCase.objects.filter(order=order, is_open=True).first()
 
 
+def cases_of_order(order):
+    return RefundCase.objects.filter(order=order).order_by("pk")
+
+
 def may_request_refund(order) -> bool:
-    return order.status in REFUNDABLE_ORDER_STATUSES
+    """Whether the order page offers 申请退款 (when no case is open): paid, and money left to refund."""
+    return order.status in REFUNDABLE_ORDER_STATUSES and order.refund_state != RefundState.FULLY
 
 
 # --- lists ----------------------------------------------------------------------------------------
@@ -350,7 +355,9 @@ def _submitted(d: dict, case: RefundCase) -> str:
         "d": _label_of(Demand, d.get("demand")),
         "a": _yuan(d.get("amount")) if d.get("demand") != Demand.REPLACEMENT else "",
     }
-    if d.get("on_behalf"):
+    if d.get("by_system"):
+        text += _("（供应商返回充值失败，系统代买家提交）")
+    elif d.get("on_behalf"):
         text += _("（客服代为提交，渠道：%(c)s）") % {"c": d.get("channel", "")}
     return text
 

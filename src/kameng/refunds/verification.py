@@ -196,7 +196,7 @@ def draft_statement(
     """What I did → what happened (the verified fact) → which rule applies → what I ask for."""
     order = facts.order
     verdict = verdict or verify(facts, reason=reason, peek=True)
-    c = policy.clause(verdict.clause or policy.basis_clause(reason, order.kind))
+    c = policy.clause_for(verdict.clause or policy.basis_clause(reason, order.kind), order)
     lines = [
         _("我做了什么：我于 %(t)s 购买“%(p)s”×%(q)d（订单号 %(no)s），支付 ¥%(amt)s（%(m)s）。")
         % {

@@ -4,6 +4,7 @@ Objective cases are decided and paid inside `submit_refund`; the others leave it
 and a deadline: the seller (third-party goods) or platform review.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kameng.accounts.models import Role
+from kameng.accounts.services import notify
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.uploads import MAX_FILES, UploadError, inspect
 from kameng.money import yuan
@@ -30,6 +32,9 @@ from .common import LONG_TEXT, CaseChange, NotFound, RefundError, check_length, 
 from .payout import approve
 
 SUPPLIER_POLL_EVERY = timedelta(minutes=1)
+SYSTEM_CHANNEL = "system"  # a case the system filed for the buyer (a failed top-up)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -177,13 +182,14 @@ def _file(
     change = CaseChange(case=case, order=order, created=True, facts_now=facts)
     change.event(
         EventKind.SUBMITTED,
-        actor=actor,
+        actor=None if channel == SYSTEM_CHANNEL else actor,
         reason=reason,
         demand=demand,
         amount=amount,
         channel=channel,
         refund_to=refund_to,
         on_behalf=actor.pk != order.buyer_id,
+        by_system=channel == SYSTEM_CHANNEL,
     )
     store_evidence(change, evidence, actor)
     move(
@@ -196,10 +202,50 @@ def _file(
         EventKind.VERIFIED,
         fact=verdict.fact.as_json(),
         action=verdict.action,
-        clause=policy.clause(verdict.clause).ref if verdict.clause else "",
+        clause=policy.clause_for(verdict.clause, order).ref if verdict.clause else "",
     )
     apply_verdict(change, verdict)
     change.save()
+    return case
+
+
+def refund_failed_topup(order: Order) -> RefundCase | None:
+    """The orders.hooks handler for a top-up the supplier reported failed: the system files the
+    buyer's "not received" claim itself, which verification refunds at once (clause 3). The caller
+    holds the order lock. Nothing is filed when a case is open (the buyer's own: verification
+    decides it the same way) or nothing is left to refund (a second report of the same failure).
+    A refusal leaves the failure recorded and the order for the buyer to file: logged, not raised."""
+    if (
+        order.status != OrderStatus.DELIVERY_FAILED
+        or RefundCase.objects.filter(order=order, is_open=True).exists()
+    ):
+        return None
+    try:
+        with transaction.atomic():
+            case = _file(
+                order,
+                actor=order.buyer,
+                reason=Reason.NOT_RECEIVED,
+                demand=Demand.FULL_REFUND,
+                amount=None,
+                description="",
+                statement="",
+                evidence=[],
+                refund_to=RefundTo.ORIGINAL,
+                channel=SYSTEM_CHANNEL,
+            )
+    except RefundError as e:
+        log.warning("failed top-up of order %s not refunded by itself: %s", order.no, e)
+        return None
+    notify(
+        order.buyer,
+        Sentence(
+            gettext_noop("订单 %(no)s 充值失败（供应商返回失败），系统已自动为您退款 ¥%(amt)s，无需申请。"),
+            no=order.no,
+            amt=yuan(case.amount_approved or 0),
+        ),
+        f"/refunds/{case.pk}/",
+    )
     return case
 
 
@@ -245,7 +291,7 @@ def apply_verdict(change: CaseChange, verdict: Verdict) -> None:
     """What the facts settle, the system does now; the rest goes to the seller or to review."""
     case = change.case
     if verdict.action in (VerdictAction.REFUND, VerdictAction.REVOKE_REFUND):
-        c = policy.clause(verdict.clause)
+        c = policy.clause_for(verdict.clause, change.order)
         duplicate = case.reason == Reason.DUPLICATE_PAYMENT
         # Voiding the order leaves the buyer nothing, so all that was paid for it goes back, even if
         # the buyer asked for part of it (a voided order refunded in part would keep the rest).
@@ -276,7 +322,7 @@ def _wait_for_supplier(change: CaseChange, verdict: Verdict) -> None:
     """The system asks the supplier (again every minute); a person in tech verification takes
     over only if the supplier is still silent at the deadline."""
     case = change.case
-    c = policy.clause(ClauseNo.NOT_RECEIVED)
+    c = policy.clause_for(ClauseNo.NOT_RECEIVED, change.order)
     change.supersede_timers()
     case.holder = Holder.SYSTEM
     case.stage_reason = verdict.fact.as_json()
@@ -297,7 +343,7 @@ def _replace_or_refund(change: CaseChange, verdict: Verdict) -> None:
     """A bad key the supplier vouches for: a new one from stock (补发), or the money back if the
     buyer asked for money, the caps are reached or no stock is left."""
     case, order = change.case, change.order
-    c = policy.clause(ClauseNo.INVALID_KEY)
+    c = policy.clause_for(ClauseNo.INVALID_KEY, order)
 
     def refund(reason: Sentence) -> None:
         approve(
@@ -383,7 +429,7 @@ def route(change: CaseChange, *, fact: Sentence, force_review: bool = False) -> 
 
 
 def review_due(change: CaseChange, start=None):
-    c = policy.clause(ClauseNo.CUSTOM_SERVICE)
+    c = policy.clause_for(ClauseNo.CUSTOM_SERVICE, change.order)
     if change.order.kind == GoodsKind.CUSTOM_SERVICE:
         return deadline_in(working_days=c.params.get("working_days", 3), start=start)
     return deadline_in(hours=c.params.get("other_review_hours", 24), start=start)
@@ -404,7 +450,7 @@ def to_review(change: CaseChange, *, reason: str, actor=None, due=None, holder_u
         actor=actor,
         due=due or review_due(change),
         due_kind=TimerKind.REVIEW,
-        clause=policy.clause(basis(change)).ref,
+        clause=policy.clause_for(basis(change), change.order).ref,
         reason=reason,
         due_action=Sentence(gettext_noop("逾期未处理，将升级至客服主管处理")),
     )
@@ -425,6 +471,6 @@ def replace(change: CaseChange, *, actor, reason: str) -> None:
             aftersales.replace_goods(order)
     except OrderError as e:
         raise RefundError(str(e)) from e
-    c = policy.clause(basis(change))
+    c = policy.clause_for(basis(change), change.order)
     change.case.decision_clause = c.ref
     move(change, Stage.REPLACEMENT, holder=Holder.NOBODY, actor=actor, reason=reason, clause=c.ref)

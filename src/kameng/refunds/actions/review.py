@@ -62,7 +62,7 @@ def _lock_to_decide(case_id: int, agent, note: str, clause_number: int | None) -
     if not policy.clause_exists(number):
         raise RefundError(_("条款号无效。"))
     change.case.decision_note = note.strip()
-    return change, policy.clause(number)
+    return change, policy.clause_for(number, change.order)
 
 
 def _by(agent, note: str) -> dict:

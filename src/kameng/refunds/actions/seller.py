@@ -144,7 +144,7 @@ def buyer_answer_offer(*, case_id: int, buyer, accept: bool) -> RefundCase:
             change,
             amount=amount,
             actor=buyer,
-            clause=policy.clause(policy.basis_clause(case.reason, order.kind)),
+            clause=policy.clause_for(policy.basis_clause(case.reason, order.kind), order),
             partial=True,
             reason=Sentence(gettext_noop("买家接受卖家的部分退款方案")),
         )
