@@ -11,7 +11,7 @@ from kameng.inventory.models import CardKey
 from kameng.orders.models import Delivery, OrderStatus
 from kameng.orders.services import deliver_locked, lock_order, retry_delivery
 from kameng.refunds.models import RefundCase, Stage
-from kameng.refunds.services import RefundError, approve_refund, submit_refund
+from kameng.refunds.services import RefundError, submit_refund
 from kameng.wallet.models import Transaction
 from kameng.wallet.services import buyer_balance, check_ledger
 from tests import factories as f
@@ -20,6 +20,7 @@ from .helpers import (
     agent,
     assert_invariants,
     at_once,
+    decide,
     delivered_custom_order,
     evidence_for,
     keys,
@@ -65,7 +66,7 @@ def test_fifty_agents_approving_one_case_refund_once(on_postgres):
     assert case.stage == Stage.PLATFORM_REVIEW
     agents = [agent() for _ in range(50)]
 
-    results = at_once(50, lambda i: approve_refund(case_id=case.pk, agent=agents[i], note="同意").stage)
+    results = at_once(50, lambda i: decide("approve", case_id=case.pk, agent=agents[i], note="同意").stage)
 
     assert [value for outcome, value in results if outcome == "ok"] == [Stage.REFUNDED]
     errors = _errors(results)
