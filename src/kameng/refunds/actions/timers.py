@@ -69,6 +69,8 @@ def _deadline_passed(change: CaseChange, timer: Timer) -> str:
         case.holder = Holder.TECH
         return "to tech"
     if timer.kind == TimerKind.APPEAL_WINDOW:
+        # Nobody holds a rejection once it can no longer be appealed.
+        case.holder, case.deadline_at, case.deadline_action = Holder.NOBODY, None, ""
         change.event(EventKind.APPEAL_WINDOW_CLOSED)
         return "closed"
     if timer.kind == TimerKind.GATEWAY_REFUND:
