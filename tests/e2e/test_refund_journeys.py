@@ -127,6 +127,9 @@ def test_custom_service_dispute_through_seller_agent_and_material(browser, live_
     a.select_option("#decide-clause", "5")
     a.fill("#decide-note", "部分章节达标，按进度退 30 元")
     a.click("#decide-submit")
+    expect(a.locator("#confirm-amount")).to_have_text("¥30.00")
+    expect(a.locator("#confirm-destination")).to_contain_text("平台余额")
+    a.click("#confirm-pay")
     expect(a.locator("#stage-badge")).to_have_text("已退款")
 
     b.goto(case_url)
