@@ -221,7 +221,7 @@ def _partly_refunded_and_appealed():
 
     from .test_flows import in_review
 
-    buyer, seller, order, case = in_review(price=300_00)
+    buyer, seller, _order, case = in_review(price=300_00)
     case = decide("partial", case_id=case.pk, agent=agent(), amount=120_00, note="部分未达标")
     return buyer, seller, appeal(case_id=case.pk, buyer=buyer, note="请全退")
 

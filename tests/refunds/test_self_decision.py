@@ -83,7 +83,8 @@ def test_a_reviewer_never_handles_a_case_they_are_party_to(role, party):
     assert buyer_balance(case.buyer) == paid_before
     # Someone who is no party decides it as before.
     assert (
-        decide("approve", case_id=case.pk, agent=staff_member(role), note="同意").stage == Stage.FINANCE_REVIEW
+        decide("approve", case_id=case.pk, agent=staff_member(role), note="同意").stage
+        == Stage.FINANCE_REVIEW
     )
 
 

@@ -24,8 +24,8 @@ from kameng.refunds.stages import TRANSITIONS
 from tests import factories as f
 
 from .helpers import (
-    decide,
     assert_invariants,
+    decide,
     delivered_custom_order,
     evidence_for,
     gateway_order,
