@@ -145,6 +145,9 @@ def test_demo_orders_refund_at_once_and_the_dispute_names_its_holder(browser, li
     agent.select_option("#decide-clause", "5")
     agent.fill("#decide-note", "报告为交付当天所测 32%，未达承诺")
     agent.click("#decide-submit")
+    # Nothing is paid before the agent has seen the amount and where it goes.
+    expect(agent.locator("#confirm-amount")).to_be_visible()
+    agent.click("#confirm-pay")
     expect(agent.locator("#stage-badge")).to_have_text("已退款")
 
     buyer.goto(case_url)

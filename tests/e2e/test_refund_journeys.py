@@ -112,7 +112,7 @@ def test_custom_service_dispute_through_seller_agent_and_material(browser, live_
     expect(b.locator("#stage-badge")).to_have_text("待补充材料")
     expect_holder_and_deadline(b, "您（买家）")
     expect(b.locator("#stage-reason")).to_contain_text("请上传查重报告的完整首页")
-    expect(b.locator("#steps li.current")).to_have_text("卖家处理 / 平台审核")
+    expect(b.locator("#steps li.current")).to_have_text("平台审核 › 等待补充材料")
     b.screenshot(path=tmp_path / "refund_progress.png", full_page=True)
     b.fill("#material-note", "已补充首页")
     b.set_input_files("#material-files", report_pdf)
@@ -127,6 +127,9 @@ def test_custom_service_dispute_through_seller_agent_and_material(browser, live_
     a.select_option("#decide-clause", "5")
     a.fill("#decide-note", "部分章节达标，按进度退 30 元")
     a.click("#decide-submit")
+    expect(a.locator("#confirm-amount")).to_have_text("¥30.00")
+    expect(a.locator("#confirm-destination")).to_contain_text("平台余额")
+    a.click("#confirm-pay")
     expect(a.locator("#stage-badge")).to_have_text("已退款")
 
     b.goto(case_url)

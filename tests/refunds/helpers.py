@@ -18,6 +18,7 @@ from kameng.payments.gateway import get_gateway
 from kameng.payments.models import Payment, PaymentStatus
 from kameng.payments.services import sync_payment
 from kameng.refunds import policy
+from kameng.refunds import services as engine
 from kameng.refunds.models import Payout, RefundCase, Timer
 from kameng.refunds.services import EvidenceFile
 from kameng.refunds.stages import CLOSED, TRANSITIONS
@@ -153,3 +154,19 @@ def assert_invariants() -> None:
             )
     for case in RefundCase.objects.all():
         assert case.is_open == (case.stage not in CLOSED)
+
+
+def decide(decision: str, *, case_id: int, agent, note: str = "处理意见", amount=None, clause_number=None):
+    """A staff decision as the page makes it: claim the case first (unless already theirs), then,
+    for a decision that pays, confirm the amount the confirmation step shows."""
+    case = RefundCase.objects.select_related("seller", "order").filter(pk=case_id).first()
+    if case is None or case.holder_user_id != agent.pk:
+        engine.claim(case_id=case_id, agent=agent)
+        case.refresh_from_db()
+    extra = {"amount": amount} if decision == "partial" else {}
+    if decision in engine.PAYING:
+        shown = engine.preview_decision(case=case, agent=agent, decision=decision, amount=amount)
+        extra["confirmed_amount"] = shown.now
+    return engine.DECISIONS[decision](
+        case_id=case_id, agent=agent, note=note, clause_number=clause_number, **extra
+    )

@@ -325,9 +325,16 @@ def test_an_agent_works_the_queue_and_decides_by_api(client):
     no_note = agent.post(f"/refunds/{case['id']}/decide", {"decision": "approve"})
     assert no_note.status_code == 400
 
+    unconfirmed = agent.post(
+        f"/refunds/{case['id']}/decide", {"decision": "approve", "clause_number": 1, "note": "同意"}
+    )
+    assert unconfirmed.status_code == 400 and "confirmed_amount" in unconfirmed.json()["detail"]
+    shown = agent.get(f"/refunds/{case['id']}/decision-preview", decision="approve").json()
+    assert shown["confirmed_amount"] == 10_00 and "平台余额" in shown["destination"]
+
     r = agent.post(
         f"/refunds/{case['id']}/decide",
-        {"decision": "approve", "clause_number": 1, "note": "核实属实，同意退款"},
+        {"decision": "approve", "clause_number": 1, "note": "核实属实，同意退款", "confirmed_amount": 10_00},
     )
 
     assert r.status_code == 200, r.content
@@ -367,7 +374,10 @@ def test_finance_cannot_second_approve_their_own_approval(client):
 
     grant_roles(user=both, roles=[Role.FINANCE])
     approver = as_user(client, both)
-    approved = approver.post(f"/refunds/{case['id']}/decide", {"decision": "approve", "note": "同意"}).json()
+    approver.post(f"/refunds/{case['id']}/claim")
+    approved = approver.post(
+        f"/refunds/{case['id']}/decide", {"decision": "approve", "note": "同意", "confirmed_amount": 600_00}
+    ).json()
     assert approved["stage"] == Stage.FINANCE_REVIEW
 
     r = approver.post(f"/refunds/{case['id']}/finance", {"approve": True})

@@ -9,10 +9,10 @@ from kameng.evidence.models import Event
 from kameng.orders.services import deliver_custom_service, place_order, reveal_card_keys
 from kameng.refunds import selectors
 from kameng.refunds.models import Stage
-from kameng.refunds.services import approve_refund, finance_decide, seller_refuse, submit_refund
+from kameng.refunds.services import finance_decide, seller_refuse, submit_refund
 from tests import factories as f
 
-from .helpers import screenshot
+from .helpers import decide, screenshot
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_the_finance_reviewer_appears_as_finance_on_the_timeline():
     order = place_order(buyer=buyer, product=platform_product(keys=1, price=600_00))
     reveal_card_keys(order_id=order.pk, buyer=buyer)
     case = submit_refund(order=order, actor=buyer, reason="other", demand="full_refund", description="不想要")
-    case = approve_refund(case_id=case.pk, agent=f.staff(Role.AGENT, agent_no="3000"), note="同意")
+    case = decide("approve", case_id=case.pk, agent=f.staff(Role.AGENT, agent_no="3000"), note="同意")
     finance_decide(
         case_id=case.pk, user=f.staff(Role.FINANCE, agent_no="3001"), approve=True, note="核对无误"
     )

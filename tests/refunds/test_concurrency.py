@@ -11,7 +11,7 @@ from kameng.inventory.models import CardKey
 from kameng.orders.models import Delivery, OrderStatus
 from kameng.orders.services import deliver_locked, lock_order, retry_delivery
 from kameng.refunds.models import RefundCase, Stage
-from kameng.refunds.services import RefundError, approve_refund, submit_refund
+from kameng.refunds.services import RefundError, submit_refund
 from kameng.wallet.models import Transaction
 from kameng.wallet.services import buyer_balance, check_ledger
 from tests import factories as f
@@ -20,6 +20,7 @@ from .helpers import (
     agent,
     assert_invariants,
     at_once,
+    decide,
     delivered_custom_order,
     evidence_for,
     keys,
@@ -65,7 +66,7 @@ def test_fifty_agents_approving_one_case_refund_once(on_postgres):
     assert case.stage == Stage.PLATFORM_REVIEW
     agents = [agent() for _ in range(50)]
 
-    results = at_once(50, lambda i: approve_refund(case_id=case.pk, agent=agents[i], note="同意").stage)
+    results = at_once(50, lambda i: decide("approve", case_id=case.pk, agent=agents[i], note="同意").stage)
 
     assert [value for outcome, value in results if outcome == "ok"] == [Stage.REFUNDED]
     errors = _errors(results)
@@ -212,4 +213,56 @@ def test_a_request_queued_behind_the_filing_of_a_case_is_refused_and_pays_nothin
     assert "进行中的退款申请" in str(out["error"])
     assert list(RefundCase.objects.filter(order=order).values_list("is_open", flat=True)) == [True]
     assert buyer_balance(buyer) == 0 and not Transaction.objects.filter(kind="refund").exists()
+    assert_invariants()
+
+
+def _partly_refunded_and_appealed():
+    from kameng.refunds.services import appeal
+
+    from .test_flows import in_review
+
+    buyer, seller, _order, case = in_review(price=300_00)
+    case = decide("partial", case_id=case.pk, agent=agent(), amount=120_00, note="部分未达标")
+    return buyer, seller, appeal(case_id=case.pk, buyer=buyer, note="请全退")
+
+
+def test_two_supervisors_deciding_the_same_appeal_pay_the_rest_once(on_postgres):
+    from kameng.accounts.models import Role
+    from kameng.evidence.models import Event
+
+    from .helpers import staff
+
+    buyer, _seller, case = _partly_refunded_and_appealed()
+    bosses = [staff(Role.SUPERVISOR), staff(Role.SUPERVISOR)]
+
+    results = at_once(2, lambda i: decide("approve", case_id=case.pk, agent=bosses[i], note="申诉成立").stage)
+
+    assert [value for outcome, value in results if outcome == "ok"] == [Stage.REFUNDED]
+    assert all(isinstance(e, RefundError) for e in _errors(results)), results
+    assert buyer_balance(buyer) == 300_00  # 120 before, the rest once
+    decisions = Event.objects.filter(stream=case.stream, kind="decision")
+    assert decisions.count() == 2  # the partial decision and one answer to the appeal
+    assert_invariants()
+
+
+def test_a_buyer_appeal_and_a_seller_contest_at_once_make_one_appeal(on_postgres):
+    from kameng.refunds.services import appeal, contest
+
+    from .test_flows import in_review
+
+    buyer, seller, _order, case = in_review(price=300_00)
+    case = decide("partial", case_id=case.pk, agent=agent(), amount=120_00, note="部分未达标")
+    moves = [
+        lambda: appeal(case_id=case.pk, buyer=buyer, note="退得太少"),
+        lambda: contest(case_id=case.pk, seller_user=seller.owner, note="不该退"),
+    ]
+
+    results = at_once(2, lambda i: moves[i]().appealed_by_id)
+
+    winners = [value for outcome, value in results if outcome == "ok"]
+    assert len(winners) == 1 and winners[0] in (buyer.pk, seller.owner_id)
+    assert all("已申诉过" in str(e) for e in _errors(results)), results
+    case = RefundCase.objects.get(pk=case.pk)
+    assert case.stage == Stage.APPEALED and case.appealed_by_id == winners[0]
+    assert buyer_balance(buyer) == 120_00
     assert_invariants()

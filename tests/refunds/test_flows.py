@@ -21,15 +21,12 @@ from kameng.refunds.services import (
     RefundError,
     add_material,
     appeal,
-    approve_part,
-    approve_refund,
     buyer_answer_offer,
     cancel,
     claim,
     finance_decide,
     fire_timer,
     follow_up,
-    reject,
     request_info,
     seller_agree,
     seller_offer,
@@ -44,6 +41,7 @@ from tests import factories as f
 from .helpers import (
     agent,
     assert_invariants,
+    decide,
     delivered_custom_order,
     evidence_for,
     gateway_order,
@@ -135,7 +133,7 @@ def test_custom_service_dispute_from_seller_to_review_to_a_partial_refund():
     assert abs(case.deadline_at - (resumed + left_on_the_clock)) < timedelta(seconds=5)
     assert case.paused_remaining is None
 
-    case = approve_part(case_id=case.pk, agent=the_agent, amount=120_00, note="按未达标部分退款")
+    case = decide("partial", case_id=case.pk, agent=the_agent, amount=120_00, note="按未达标部分退款")
 
     assert case.stage == S.REFUNDED
     assert case.amount_approved == 120_00
@@ -208,7 +206,7 @@ def test_above_500_yuan_needs_a_second_person_from_finance():
     buyer, _seller, _order, case = in_review(price=800_00)
     agent_and_finance = staff(Role.AGENT, Role.FINANCE)
 
-    case = approve_refund(case_id=case.pk, agent=agent_and_finance, note="证据充分")
+    case = decide("approve", case_id=case.pk, agent=agent_and_finance, note="证据充分")
 
     assert case.stage == S.FINANCE_REVIEW
     assert case.holder == Holder.FINANCE
@@ -227,7 +225,7 @@ def test_above_500_yuan_needs_a_second_person_from_finance():
 
 def test_finance_can_send_a_large_refund_back_to_review_with_a_reason():
     buyer, _seller, _order, case = in_review(price=600_00)
-    case = approve_refund(case_id=case.pk, agent=agent(), note="同意")
+    case = decide("approve", case_id=case.pk, agent=agent(), note="同意")
     finance = staff(Role.FINANCE)
     with pytest.raises(RefundError, match="写明原因"):
         finance_decide(case_id=case.pk, user=finance, approve=False)
@@ -245,7 +243,7 @@ def test_finance_can_send_a_large_refund_back_to_review_with_a_reason():
 
 def test_a_rejected_buyer_appeals_in_time_and_the_supervisor_decides():
     buyer, _seller, _order, case = in_review(price=100_00)
-    case = reject(case_id=case.pk, agent=agent(), clause_number=5, note="未达标证据不足")
+    case = decide("reject", case_id=case.pk, agent=agent(), clause_number=5, note="未达标证据不足")
     assert case.stage == S.REJECTED
     assert not case.is_open
     assert case.deadline_at - timezone.now() > timedelta(days=6)
@@ -256,9 +254,9 @@ def test_a_rejected_buyer_appeals_in_time_and_the_supervisor_decides():
     assert case.holder == Holder.SUPERVISOR
     assert case.is_open
     with pytest.raises(RefundError, match="主管"):
-        approve_refund(case_id=case.pk, agent=agent(), note="同意")
+        decide("approve", case_id=case.pk, agent=agent(), note="同意")
 
-    case = approve_refund(case_id=case.pk, agent=staff(Role.SUPERVISOR), note="申诉成立")
+    case = decide("approve", case_id=case.pk, agent=staff(Role.SUPERVISOR), note="申诉成立")
 
     assert case.stage == S.REFUNDED
     assert buyer_balance(buyer) == 100_00
@@ -266,10 +264,10 @@ def test_a_rejected_buyer_appeals_in_time_and_the_supervisor_decides():
 
 def test_the_supervisor_answer_to_an_appeal_is_final():
     buyer, _seller, _order, case = in_review(price=100_00)
-    reject(case_id=case.pk, agent=agent(), note="证据不足")
+    decide("reject", case_id=case.pk, agent=agent(), note="证据不足")
     appeal(case_id=case.pk, buyer=buyer, note="请复核")
 
-    case = reject(case_id=case.pk, agent=staff(Role.SUPERVISOR), note="维持")
+    case = decide("reject", case_id=case.pk, agent=staff(Role.SUPERVISOR), note="维持")
 
     assert case.stage == S.REJECTED
     with pytest.raises(RefundError, match="已申诉过"):
@@ -278,7 +276,7 @@ def test_the_supervisor_answer_to_an_appeal_is_final():
 
 def test_an_appeal_after_the_window_is_refused():
     buyer, _seller, _order, case = in_review(price=100_00)
-    case = reject(case_id=case.pk, agent=agent(), note="证据不足")
+    case = decide("reject", case_id=case.pk, agent=agent(), note="证据不足")
 
     with freeze_time(case.deadline_at + timedelta(seconds=1)), pytest.raises(RefundError, match="申诉期已过"):
         appeal(case_id=case.pk, buyer=buyer, note="晚了")
@@ -318,7 +316,7 @@ def test_the_buyer_cancels_before_refunding_and_cannot_after():
 
 def test_the_buyer_may_cancel_while_finance_reviews():
     buyer, _seller, _order, case = in_review(price=700_00)
-    approve_refund(case_id=case.pk, agent=agent(), note="同意")
+    decide("approve", case_id=case.pk, agent=agent(), note="同意")
 
     case = cancel(case_id=case.pk, buyer=buyer)
 
@@ -677,7 +675,7 @@ def test_only_a_supervisor_may_claim_an_appeal():
     from kameng.refunds.services import claim
 
     buyer, _seller, _order, case = in_review(price=100_00)
-    reject(case_id=case.pk, agent=agent(), note="证据不足")
+    decide("reject", case_id=case.pk, agent=agent(), note="证据不足")
     appeal(case_id=case.pk, buyer=buyer, note="请复核")
 
     with pytest.raises(RefundError, match="客服主管"):

@@ -65,6 +65,15 @@ def submit(client, order, **data):
     return client.post(reverse("refunds:new", args=[order.no]), payload)
 
 
+def decide_on_page(client, url, **data):
+    """A paying decision as staff make it: the form shows the amount and where it goes first; the
+    button on that confirmation page decides, carrying the amount shown."""
+    page = client.post(url, {"action": "decide", **data})
+    assert page.status_code == 200, "a paying decision shows its confirmation first"
+    shown = re.search(r'name="confirmed_amount" value="(\d+)"', page.content.decode()).group(1)
+    return page, client.post(url, {"action": "decide", **data, "confirmed_amount": shown})
+
+
 def text(response) -> str:
     """The page's visible text, whitespace squeezed, so assertions read like what a person sees."""
     return text_of(response.content.decode())
@@ -338,16 +347,10 @@ def test_custom_service_dispute_from_request_to_partial_refund(client):
         {"action": "decide", "decision": "partial", "amount": "三十", "clause": "5", "note": "部分达标"},
     )
     assert "不是有效的数字" in text(client.get(bad["Location"]))
-    client.post(
-        staff_url,
-        {
-            "action": "decide",
-            "decision": "partial",
-            "amount": "30",
-            "clause": "5",
-            "note": "部分章节达标，按进度退 30 元",
-        },
+    confirm, _done = decide_on_page(
+        client, staff_url, decision="partial", amount="30", clause="5", note="部分章节达标，按进度退 30 元"
     )
+    assert "本次将退出： ¥30.00" in text(confirm) and "平台余额" in text(confirm)
     case.refresh_from_db()
     assert case.stage == Stage.REFUNDED and case.amount_approved == 30_00
 
@@ -376,7 +379,9 @@ def test_finance_cannot_review_a_refund_they_approved(client):
 
     url = reverse("refunds:staff_detail", args=[case.pk])
     login(client, both)
-    client.post(url, {"action": "decide", "decision": "approve", "clause": "5", "note": "同意"})
+    client.post(url, {"action": "claim"})
+    confirm, _done = decide_on_page(client, url, decision="approve", clause="5", note="同意")
+    assert "先交财务复核" in text(confirm)
     case.refresh_from_db()
     assert case.stage == Stage.FINANCE_REVIEW
     response = client.post(url, {"action": "finance_approve"})

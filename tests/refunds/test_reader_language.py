@@ -5,7 +5,7 @@ person who moved the case was reading (issue 14, item 11)."""
 import pytest
 from django.utils import translation
 
-from kameng.refunds.services import reject
+from kameng.refunds.services import claim, reject
 from tests import factories as f
 from tests.refunds.helpers import agent
 from tests.refunds.test_flows import in_review
@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_an_agent_reading_english_rejects_and_the_chinese_buyer_reads_chinese(client):
     buyer, _seller, _order, case = in_review(price=100_00)
     with translation.override("en"):
-        case = reject(case_id=case.pk, agent=agent(), clause_number=5, note="证据不足")
+        who = agent()
+        claim(case_id=case.pk, agent=who)
+        case = reject(case_id=case.pk, agent=who, clause_number=5, note="证据不足")
 
     client.force_login(buyer)
     chinese = client.get(f"/refunds/{case.pk}/").content.decode()
@@ -28,7 +30,9 @@ def test_an_agent_reading_english_rejects_and_the_chinese_buyer_reads_chinese(cl
 
 def test_the_same_case_reads_english_to_an_english_reader(client):
     buyer, _seller, _order, case = in_review(price=100_00)
-    case = reject(case_id=case.pk, agent=agent(), clause_number=5, note="证据不足")  # written in Chinese
+    who = agent()
+    claim(case_id=case.pk, agent=who)
+    case = reject(case_id=case.pk, agent=who, clause_number=5, note="证据不足")  # written in Chinese
 
     client.force_login(buyer)
     english = client.get(f"/refunds/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()

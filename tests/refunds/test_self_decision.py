@@ -25,7 +25,7 @@ from kameng.refunds.services import (
 from kameng.wallet.services import buyer_balance
 from tests import factories as f
 
-from .helpers import screenshot
+from .helpers import decide, screenshot
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def test_a_reviewer_never_handles_a_case_they_are_party_to(role, party):
 
     for act in (
         lambda: claim(case_id=case.pk, agent=who),
-        lambda: approve_refund(case_id=case.pk, agent=who, note="同意"),
+        lambda: approve_refund(case_id=case.pk, agent=who, note="同意", confirmed_amount=1),
         lambda: request_info(case_id=case.pk, agent=who, note="补充"),
         lambda: transfer(case_id=case.pk, agent=who, to="tech", reason="转技术"),
     ):
@@ -83,7 +83,8 @@ def test_a_reviewer_never_handles_a_case_they_are_party_to(role, party):
     assert buyer_balance(case.buyer) == paid_before
     # Someone who is no party decides it as before.
     assert (
-        approve_refund(case_id=case.pk, agent=staff_member(role), note="同意").stage == Stage.FINANCE_REVIEW
+        decide("approve", case_id=case.pk, agent=staff_member(role), note="同意").stage
+        == Stage.FINANCE_REVIEW
     )
 
 
@@ -93,7 +94,7 @@ def test_finance_never_approves_a_payout_they_are_party_to(party):
     extra = {"filer": [Role.AGENT], "seller": [Role.SELLER]}.get(party, [])
     who = staff_member(Role.FINANCE, *extra)
     case = case_where(who, party)
-    case = approve_refund(case_id=case.pk, agent=staff_member(Role.AGENT), note="同意")
+    case = decide("approve", case_id=case.pk, agent=staff_member(Role.AGENT), note="同意")
     assert case.stage == Stage.FINANCE_REVIEW
     paid_before = buyer_balance(case.buyer)
 

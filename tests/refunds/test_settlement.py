@@ -8,12 +8,12 @@ from django.utils import timezone
 from kameng.orders.models import Order
 from kameng.orders.services import deliver_custom_service, place_order
 from kameng.refunds.models import Stage
-from kameng.refunds.services import approve_part, seller_refuse, submit_refund
+from kameng.refunds.services import seller_refuse, submit_refund
 from kameng.refunds.settlement import settle_due_orders
 from kameng.wallet.services import REVENUE, balance_of, buyer_balance, check_ledger, escrow_code, seller_code
 from tests import factories as f
 
-from .helpers import agent, screenshot
+from .helpers import agent, decide, screenshot
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def test_a_refund_after_settlement_is_clawed_back_from_the_seller():
         case_id=case.pk, seller_user=shop.owner, note="已按要求完成", evidence=[screenshot("proof")]
     )
 
-    case = approve_part(case_id=case.pk, agent=agent(), amount=50_00, note="部分未达标")
+    case = decide("partial", case_id=case.pk, agent=agent(), amount=50_00, note="部分未达标")
 
     assert case.stage == Stage.REFUNDED
     assert buyer_balance(buyer) == 20_00 + 50_00

@@ -25,6 +25,7 @@ from tests import factories as f
 
 from .helpers import (
     assert_invariants,
+    decide,
     delivered_custom_order,
     evidence_for,
     gateway_order,
@@ -142,12 +143,13 @@ ACTIONS = st.one_of(
     st.tuples(
         st.just("decide"),
         st.sampled_from(["agent", "agent_finance", "supervisor", "finance", "buyer"]),
-        st.sampled_from(["approve", "partial", "replace", "reject"]),
+        st.sampled_from(["approve", "partial", "replace", "reject", "for_seller"]),
         st.sampled_from([None, 1_00, 3_00, 10**9]),
     ),
     st.tuples(st.just("finance"), st.sampled_from(["finance", "agent_finance", "agent"]), st.booleans()),
     st.tuples(st.just("cancel"), st.sampled_from(["buyer", "stranger"])),
     st.tuples(st.just("appeal")),
+    st.tuples(st.just("contest")),
     st.tuples(st.just("follow_up")),
     st.tuples(st.just("fire")),
     st.tuples(st.just("gateway")),
@@ -194,8 +196,7 @@ def act(p, order, action) -> None:
         engine.add_material(case_id=case_id, buyer=buyer, note="补充说明")
     elif name == "decide":
         who, decision, amount = args
-        extra = {"amount": amount} if decision == "partial" else {}
-        engine.DECISIONS[decision](case_id=case_id, agent=p[who], note="处理意见", **extra)
+        decide(decision, case_id=case_id, agent=p[who], amount=amount)
     elif name == "finance":
         who, approve = args
         engine.finance_decide(case_id=case_id, user=p[who], approve=approve, note="复核")
@@ -203,6 +204,8 @@ def act(p, order, action) -> None:
         engine.cancel(case_id=case_id, buyer=p[args[0]])
     elif name == "appeal":
         engine.appeal(case_id=case_id, buyer=buyer, note="申诉理由")
+    elif name == "contest":
+        engine.contest(case_id=case_id, seller_user=seller_owner, note="卖家申诉理由")
     elif name == "follow_up":
         engine.follow_up(case_id=case_id, buyer=buyer)
     elif name == "fire" and case is not None:

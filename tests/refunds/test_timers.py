@@ -14,7 +14,6 @@ from kameng.orders.models import Order
 from kameng.orders.services import place_order
 from kameng.refunds.models import Holder, RefundCase, Stage, Timer
 from kameng.refunds.services import (
-    approve_refund,
     finance_decide,
     fire_timer,
     request_info,
@@ -28,6 +27,7 @@ from tests import factories as f
 
 from .helpers import (
     agent,
+    decide,
     delivered_custom_order,
     evidence_for,
     open_deadline,
@@ -122,7 +122,7 @@ def test_a_missed_review_deadline_is_escalated_to_a_supervisor():
 
 def test_a_missed_finance_deadline_is_escalated():
     _buyer, case = in_review(price=900_00)
-    case = approve_refund(case_id=case.pk, agent=agent(), note="同意")
+    case = decide("approve", case_id=case.pk, agent=agent(), note="同意")
     assert case.stage == S.FINANCE_REVIEW
     due = case.deadline_at
 

@@ -209,7 +209,7 @@ def load_demo() -> list[tuple[str, str, str]]:
 
 def _demo_cases(p, sellers, zhang) -> None:
     """Cases already under way, so agents, sellers and finance have something in their queues."""
-    from kameng.refunds.services import approve_refund, submit_refund
+    from kameng.refunds.services import approve_refund, claim, preview_decision, submit_refund
 
     wang = register_buyer(username="wangwu", password=PASSWORD, phone="13700137000", display_name="王五")
     _topup(wang, 2000_00)
@@ -245,9 +245,11 @@ def _demo_cases(p, sellers, zhang) -> None:
         demand="full_refund",
         description="买错了区服，卡密已查看但没有兑换。",
     )
+    case = claim(case_id=case.pk, agent=agent)
     approve_refund(
         case_id=case.pk,
         agent=agent,
         clause_number=4,
         note="供应商确认卡密未兑换，同意退款。",
+        confirmed_amount=preview_decision(case=case, agent=agent, decision="approve").now,
     )

@@ -22,6 +22,7 @@ from kameng.sentences import say
 
 from . import policy, selectors, services, verification
 from .models import Clause, Demand, Holder, RefundCase, Stage
+from .progress import appealed_by, as_data, progress
 from .reconciliation import payout_lines
 from .schemas import (
     ERRORS,
@@ -37,6 +38,8 @@ from .schemas import (
     NoteIn,
     OfferAnswerIn,
     PayoutOut,
+    PreviewOut,
+    PreviewQuery,
     QueueQuery,
     RefuseForm,
     SellerOfferIn,
@@ -45,7 +48,6 @@ from .schemas import (
     SubmittedOut,
     TransferIn,
 )
-from .stages import path_for
 
 router = Router(tags=["refunds"])
 
@@ -127,6 +129,7 @@ def _detail(case_id: int) -> dict:
 
 def _head(case: RefundCase, attachments) -> dict:
     """The case as the head of its page states it: stage, holder, deadline, money, clause, path."""
+    shown = progress(case)
     return {
         **_brief(case),
         "holder_label": label(Holder, case.holder),
@@ -134,7 +137,10 @@ def _head(case: RefundCase, attachments) -> dict:
         "refund_to": case.refund_to,
         "decision_clause": case.decision_clause,
         "closed_at": case.closed_at,
-        "path": [{**step, "label": str(step["label"])} for step in path_for(case.stage)],
+        "path": [{**step, "label": str(step["label"])} for step in shown["steps"]],
+        "progress": as_data(shown),
+        "appeal_until": case.appeal_until,
+        "appealed_by": appealed_by(case),
         "attachments": [
             {
                 "id": a.pk,
@@ -403,6 +409,15 @@ def seller_offer(request, case_id: CaseId, payload: SellerOfferIn):
     return _detail(case_id)
 
 
+@router.post("/{case_id}/seller/contest", response={200: CaseOut, **ERRORS})
+def seller_contest(request, case_id: CaseId, payload: NoteIn):
+    """Contest a refund or replacement decided against the shop (by staff, or by not answering in
+    time), within the appeal window; a supervisor decides."""
+    _as_seller(request, case_id)
+    _call(services.contest, case_id=case_id, seller_user=request.user, note=payload.note)
+    return _detail(case_id)
+
+
 # --- staff --------------------------------------------------------------------------------------------
 
 
@@ -421,11 +436,33 @@ def request_info(request, case_id: CaseId, payload: NoteIn):
     return _detail(case_id)
 
 
+@router.get("/{case_id}/decision-preview", response={200: PreviewOut, **ERRORS})
+def decision_preview(request, case_id: CaseId, query: Query[PreviewQuery]):
+    """What approving (or approving in part) would pay now and where to: confirm it by sending
+    `confirmed_amount` with the decision."""
+    case = _as_staff(request, case_id)
+    shown = _call(
+        services.preview_decision, case=case, agent=request.user, decision=query.decision, amount=query.amount
+    )
+    return {
+        "confirmed_amount": shown.now,
+        "total": shown.total,
+        "destination": shown.destination,
+        "finance_review": shown.finance,
+    }
+
+
 @router.post("/{case_id}/decide", response={200: CaseOut, **ERRORS})
 def decide(request, case_id: CaseId, payload: DecideIn):
-    """Approve, approve in part, replace or reject (a supervisor decides appeals)."""
+    """Approve, approve in part, replace or reject (on an appeal: uphold, or find for the seller
+    who contested). Claim the case first. A decision that pays needs `confirmed_amount`, the
+    amount `decision-preview` showed; it is refused if that is no longer what would leave."""
     _as_staff(request, case_id)
     extra = {"amount": payload.amount} if payload.decision == "partial" else {}
+    if payload.decision in services.PAYING:
+        if payload.confirmed_amount is None:
+            raise HttpError(400, _("请先确认退款金额（confirmed_amount，见 decision-preview）。"))
+        extra["confirmed_amount"] = payload.confirmed_amount
     _call(
         services.DECISIONS[payload.decision],
         case_id=case_id,

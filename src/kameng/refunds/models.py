@@ -223,6 +223,13 @@ class RefundCase(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     appealed_at = models.DateTimeField(null=True, blank=True)
+    # The one appeal of a case: who made it (the buyer, or the seller contesting a decision against
+    # it), the stage it was made from, and until when a decision may be appealed at all.
+    appealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    appealed_from = models.CharField(max_length=20, blank=True)
+    appeal_until = models.DateTimeField(_("申诉截止"), null=True, blank=True)
     decision_note = models.TextField(_("处理意见"), blank=True)
     last_followup_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)

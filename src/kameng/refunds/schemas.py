@@ -52,7 +52,7 @@ class CaseBriefOut(BaseModel):
 class StepOut(BaseModel):
     key: str
     label: str
-    state: Literal["done", "current", "todo"]
+    state: Literal["done", "current", "todo", "skipped"]
 
 
 class AttachmentOut(BaseModel):
@@ -76,6 +76,25 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
+class CountdownOut(Schema):
+    deadline: datetime
+    time_left: str
+    holder: str
+    task: str
+    if_no_action: str
+
+
+class ProgressOut(Schema):
+    """The case's badge, holder line, lit step and countdown, computed together (as its page
+    shows them, so they never disagree)."""
+
+    badge: str
+    badge_tone: str
+    holder: str
+    step: str
+    countdown: CountdownOut | None
+
+
 class SubmittedOut(CaseBriefOut):
     """What a submit answers: where the new case stands (an objective one already 已退款), in the
     words of its page's head; the statement, facts and timeline are at `url`."""
@@ -86,6 +105,9 @@ class SubmittedOut(CaseBriefOut):
     decision_clause: str
     closed_at: datetime | None
     path: list[StepOut]
+    progress: ProgressOut
+    appeal_until: datetime | None = Field(None, description="处理结果可申诉的截止时间")
+    appealed_by: Literal["buyer", "seller"] | None = None
     attachments: list[AttachmentOut]
     url: str
 
@@ -136,6 +158,9 @@ class CaseOut(CaseBriefOut):
     channel: str
     closed_at: datetime | None
     path: list[StepOut]
+    progress: ProgressOut
+    appeal_until: datetime | None = Field(None, description="处理结果可申诉的截止时间")
+    appealed_by: Literal["buyer", "seller"] | None = None
     attachments: list[AttachmentOut]
     timeline: list[EventOut]
 
@@ -218,10 +243,29 @@ class EvidenceForm(Schema):
 
 
 class DecideIn(Schema):
-    decision: Literal["approve", "partial", "replace", "reject"]
-    amount: Amount | None = Field(None, description="分；部分退款时必填")
+    decision: Literal["approve", "partial", "replace", "reject", "for_seller"]
+    amount: Amount | None = Field(None, description="分；部分退款时必填（累计退款总额）")
+    confirmed_amount: Amount | None = Field(
+        None,
+        description="分；同意退款与部分退款时必填：本次将退出的金额（见 decision-preview），与服务端计算不符则拒绝",
+    )
     clause_number: ClauseNumber | None = None
     note: str = text(2000)
+
+
+class PreviewQuery(Schema):
+    decision: Literal["approve", "partial"]
+    amount: int | None = Field(None, ge=1, le=MAX_AMOUNT, description="分；部分退款时必填（累计退款总额）")
+
+
+class PreviewOut(Schema):
+    """What a paying decision would do now: the amount that leaves, the case's total after it,
+    where the money goes, and whether finance must approve it first."""
+
+    confirmed_amount: int
+    total: int
+    destination: str
+    finance_review: bool
 
 
 class TransferIn(Schema):

@@ -16,6 +16,7 @@ from kameng.sentences import say
 
 from . import policy
 from .actions import buyer as buyer_rules
+from .actions.appeals import check_appeal
 from .actions.common import may
 from .actions.seller import check_answer_offer
 from .models import (
@@ -271,7 +272,7 @@ def buyer_actions(case: RefundCase, buyer) -> dict:
         # Asked as of when the 24 hours end: every other reason to refuse still counts.
         "follow_up": may(buyer_rules.check_follow_up, case, buyer, allowed_at if waiting else now),
         "next_follow_up": allowed_at if waiting else None,
-        "appeal": may(buyer_rules.check_appeal, case, buyer, now),
+        "appeal": may(check_appeal, case, buyer, now),
         "answer_offer": may(check_answer_offer, case, buyer),
     }
 
@@ -372,6 +373,8 @@ def _stage_changed(d: dict, case: RefundCase) -> str:
 
 
 def _decision(d: dict, case: RefundCase) -> str:
+    if d.get("decision") == "for_seller":
+        return _("处理结果：卖家申诉成立，平台补偿卖家 %(a)s") % {"a": _yuan(d.get("amount"))}
     text = _("处理结果：%(s)s") % {"s": _stage(d.get("decision"))}
     return text + (" " + _yuan(d["amount"]) if d.get("amount") else "")
 

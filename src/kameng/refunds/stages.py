@@ -24,15 +24,22 @@ TRANSITIONS: dict[str, set[str]] = {
     # Finance may send it back to review instead of paying.
     S.FINANCE_REVIEW: {S.REFUNDING, S.PLATFORM_REVIEW, S.CANCELLED},
     S.REFUNDING: {S.REFUNDED},
+    # Appeals (SPEC §5): the buyer against a rejection, a partial refund or a replacement; the seller
+    # against a decision that paid out of its money. A partial decision is paid at once, so it is
+    # appealed from `refunded`, where it arrives; the part already paid stays paid.
     S.REJECTED: {S.APPEALED},
-    S.APPEALED: {S.APPROVED, S.PARTIALLY_APPROVED, S.REPLACEMENT, S.REJECTED},
-    S.REFUNDED: set(),
-    S.REPLACEMENT: set(),
+    S.REFUNDED: {S.APPEALED},
+    S.REPLACEMENT: {S.APPEALED},
+    # The supervisor decides anew, or upholds the decision appealed (back to where it was).
+    S.APPEALED: {S.APPROVED, S.PARTIALLY_APPROVED, S.REPLACEMENT, S.REJECTED, S.REFUNDED},
     S.CANCELLED: set(),
 }
 
-TERMINAL = {s for s, nxt in TRANSITIONS.items() if not nxt}
-# A case stops being "open" (another may start for the order) when it ends or is rejected.
+# Where a case has ended: it can move again only through the one appeal its decision allows
+# (actions.appeals decides who may, and until when).
+TERMINAL = {S.REFUNDED, S.REPLACEMENT, S.CANCELLED}
+# A case stops being "open" (another may start for the order) when it ends or is rejected. A new
+# case on the order can never pay twice: what it may refund is what the order's ledger still holds.
 CLOSED = TERMINAL | {S.REJECTED}
 
 

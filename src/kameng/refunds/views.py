@@ -10,20 +10,20 @@ from django.views.decorators.http import require_POST, require_safe
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import has_role, role_required
-from kameng.evidence.models import Event
 from kameng.orders.selectors import orders_with_facts
 from kameng.payments.models import PaymentStatus
 
 from . import policy, selectors, services, verification
 from .actions import review
+from .actions.appeals import check_contest, seller_contested
 from .actions.common import may
 from .actions.finance import check_finance_review
 from .actions.seller import check_seller_answer
 from .forms import CHANNELS, AmountError, RefundRequestForm, cents_to_yuan_text, first_error, parse_yuan
 from .models import Demand, EventKind, Holder, Reason, RefundTo, Stage
 from .policy import ClauseNo
+from .progress import progress
 from .services import EvidenceFile, RefundError
-from .stages import path_for
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.FINANCE, Role.ADMIN)
 FILERS = (Role.AGENT, Role.SUPERVISOR)  # who may file a request on a buyer's behalf
@@ -186,35 +186,11 @@ def my_cases(request):
     return render(request, "refunds/my_cases.html", {"cases": page})
 
 
-HANDLED_STAGES = {
-    Stage.AWAITING_SELLER,
-    Stage.PLATFORM_REVIEW,
-    Stage.NEEDS_INFO,
-    Stage.REJECTED,
-    Stage.APPEALED,
-}
-
-
-def _steps(case) -> list[dict]:
-    """The path; a case the system settled by itself never sat with a seller or an agent, so that
-    step reads as skipped, not as done by someone."""
-    steps = path_for(case.stage)
-    handle = next((s for s in steps if s.get("key") == "handle"), None)
-    if handle is None or handle["state"] != "done":
-        return steps
-    visited = Event.objects.filter(stream=case.stream, kind="stage_changed").values_list("data", flat=True)
-    if not any((data or {}).get("to") in HANDLED_STAGES for data in visited):
-        handle["state"] = "skipped"
-        if case.stage != Stage.CANCELLED:
-            handle["label"] = _("系统自动处理")
-    return steps
-
-
 def _case_context(case, *, viewer_is_buyer: bool) -> dict:
     payouts = selectors.payouts_of(case)
     return {
         "case": case,
-        "steps": _steps(case),
+        "progress": progress(case, viewer_is_buyer=viewer_is_buyer),
         "box": selectors.status_box(case, viewer_is_buyer=viewer_is_buyer),
         "facts": selectors.facts_rows(case),
         "attachments": list(case.attachments.select_related("uploaded_by")),
@@ -308,7 +284,7 @@ def seller_cases(request):
     return render(request, "refunds/seller_list.html", {"cases": page})
 
 
-SELLER_ACTIONS = {"agree", "refuse", "offer_partial", "offer_replacement"}
+SELLER_ACTIONS = {"agree", "refuse", "offer_partial", "offer_replacement", "contest"}
 
 
 @role_required(Role.SELLER)
@@ -319,6 +295,7 @@ def seller_detail(request, case_id: int):
         return redirect("refunds:seller_detail", case_id=case.pk)
     ctx = _case_context(case, viewer_is_buyer=False)
     ctx["can_answer"] = may(check_seller_answer, case, request.user)
+    ctx["can_contest"] = may(check_contest, case, request.user)
     ctx["requested_yuan"] = cents_to_yuan_text(case.amount_requested)
     return render(request, "refunds/seller_detail.html", ctx)
 
@@ -340,6 +317,9 @@ def _seller_act(request, case) -> None:
                 case_id=case.pk, seller_user=request.user, offer="partial", amount=amount, note=note
             )
             messages.success(request, _("方案已发给买家确认。"))
+        elif action == "contest":
+            services.contest(case_id=case.pk, seller_user=request.user, note=note)
+            messages.success(request, _("申诉已提交，由客服主管复核。"))
         elif action == "offer_replacement":
             services.seller_offer(case_id=case.pk, seller_user=request.user, offer="replacement", note=note)
             messages.success(request, _("方案已发给买家确认。"))
@@ -372,6 +352,9 @@ def staff_detail(request, case_id: int):
     if case is None:
         raise Http404
     if request.method == "POST":
+        confirm = _confirm_step(request, case)
+        if confirm is not None:
+            return confirm
         _staff_act(request, case)
         return redirect("refunds:staff_detail", case_id=case.pk)
     user = request.user
@@ -382,10 +365,11 @@ def staff_detail(request, case_id: int):
         {
             # An appeal is the supervisor's: an agent (maybe the one who rejected it) may not take it.
             # The engine's own rules (refunds.actions), asked on this read of the case.
-            "can_claim": case.holder_user_id != user.pk and may(review.check_decide, case, user),
+            "can_claim": may(review.check_claim, case, user),
             "can_request_info": may(review.check_request_info, case, user),
             "can_decide": may(review.check_decide, case, user),
             "appeal_needs_supervisor": appealed and not has_role(user, Role.SUPERVISOR),
+            "seller_contested": appealed and seller_contested(case),
             "can_transfer": may(review.check_transfer, case, user),
             "can_finance": may(check_finance_review, case, user),
             "finance_waiting": case.stage == Stage.FINANCE_REVIEW and not has_role(user, Role.FINANCE),
@@ -412,14 +396,10 @@ def _staff_act(request, case) -> None:
             services.request_info(case_id=case.pk, agent=user, note=note)
             messages.success(request, _("已请买家补充材料，审核计时暂停。"))
         elif action == "decide":
-            decision = request.POST.get("decision", "")
-            if decision not in services.DECISIONS:
-                raise RefundError(_("请选择处理结果。"))
-            raw_clause = request.POST.get("clause", "")
-            clause_number = int(raw_clause) if raw_clause.isdigit() and len(raw_clause) < 4 else None
-            if raw_clause and clause_number is None:
-                raise RefundError(_("条款号无效。"))
-            extra = {"amount": parse_yuan(request.POST.get("amount"))} if decision == "partial" else {}
+            decision, clause_number, extra = _decision_from(request)
+            if decision in services.PAYING:
+                raw = request.POST.get("confirmed_amount", "")
+                extra["confirmed_amount"] = int(raw) if raw.isdigit() and len(raw) < 16 else None
             services.DECISIONS[decision](
                 case_id=case.pk, agent=user, clause_number=clause_number, note=note, **extra
             )
@@ -438,3 +418,39 @@ def _staff_act(request, case) -> None:
             messages.error(request, _("未知操作。"))
     except (RefundError, AmountError) as e:
         messages.error(request, str(e))
+
+
+def _decision_from(request) -> tuple[str, int | None, dict]:
+    """The decision form's choice, clause and (for a partial refund) amount, checked."""
+    decision = request.POST.get("decision", "")
+    if decision not in services.DECISIONS:
+        raise RefundError(_("请选择处理结果。"))
+    raw_clause = request.POST.get("clause", "")
+    clause_number = int(raw_clause) if raw_clause.isdigit() and len(raw_clause) < 4 else None
+    if raw_clause and clause_number is None:
+        raise RefundError(_("条款号无效。"))
+    extra = {"amount": parse_yuan(request.POST.get("amount"))} if decision == "partial" else {}
+    return decision, clause_number, extra
+
+
+def _confirm_step(request, case):
+    """A decision that pays is shown first with the amount and where it goes; only the form on
+    that page (which carries the confirmed amount) decides. Anything wrong goes back with a message."""
+    post = request.POST
+    if post.get("action") != "decide" or post.get("decision") not in services.PAYING:
+        return None
+    if "confirmed_amount" in post:
+        return None
+    try:
+        decision, clause_number, extra = _decision_from(request)
+        if not post.get("note", "").strip():
+            raise RefundError(_("请填写处理意见（买家会看到）。"))
+        shown = services.preview_decision(case=case, agent=request.user, decision=decision, **extra)
+    except (RefundError, AmountError) as e:
+        messages.error(request, str(e))
+        return redirect("refunds:staff_detail", case_id=case.pk)
+    return render(
+        request,
+        "refunds/staff_confirm.html",
+        {"case": case, "shown": shown, "post": post, "decision": decision, "clause_number": clause_number},
+    )

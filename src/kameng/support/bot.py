@@ -12,8 +12,9 @@ from django.utils.translation import gettext_noop
 from rank_bm25 import BM25Plus
 
 from kameng.refunds import selectors as refunds
-from kameng.refunds.models import RefundCase, Stage
-from kameng.sentences import Sentence, label_of
+from kameng.refunds.models import RefundCase
+from kameng.refunds.progress import progress
+from kameng.sentences import Sentence
 
 from .models import Answer, Conversation
 
@@ -71,10 +72,11 @@ def _latest_case(conversation: Conversation) -> RefundCase | None:
 
 
 def _progress(case: RefundCase) -> Reply:
-    """The case's own stage, holder, deadline and what happens by itself: the page's words."""
-    box = refunds.status_box(case, viewer_is_buyer=True)
-    if box["deadline"]:
-        due = timezone.localtime(box["deadline"]).strftime("%Y-%m-%d %H:%M")
+    """The case's own badge, holder, deadline and what happens by itself: what its page shows
+    (both read `refunds.progress`), so the chat and the page never disagree."""
+    shown = progress(case, viewer_is_buyer=True)
+    countdown = shown["countdown"]
+    if countdown:
         return Reply(
             Sentence(
                 gettext_noop(
@@ -82,11 +84,11 @@ def _progress(case: RefundCase) -> Reply:
                 ),
                 id=case.pk,
                 no=case.order.no,
-                stage=label_of(Stage(case.stage)),
-                holder=box["holder"],
-                due=due,
-                left=box["time_left"],
-                then=box["if_no_action"],
+                stage=shown["badge"]["text"],
+                holder=shown["holder"],
+                due=timezone.localtime(countdown["deadline"]).strftime("%Y-%m-%d %H:%M"),
+                left=countdown["time_left"],
+                then=countdown["if_no_action"],
             ),
             link=f"/refunds/{case.pk}/",
         )
@@ -95,8 +97,8 @@ def _progress(case: RefundCase) -> Reply:
             gettext_noop("您的退款申请 #%(id)d（订单 %(no)s）目前：%(stage)s。%(why)s"),
             id=case.pk,
             no=case.order.no,
-            stage=label_of(Stage(case.stage)),
-            why=box["reason"],
+            stage=shown["badge"]["text"],
+            why=case.why,
         ),
         link=f"/refunds/{case.pk}/",
     )

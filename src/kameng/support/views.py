@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 from kameng.accounts.permissions import role_required
 from kameng.orders.models import Order
 from kameng.refunds import selectors as refunds
+from kameng.refunds.progress import progress
 
 from . import commitments, selectors, services, wait
 from .forms import CallbackForm, CallForm
@@ -243,7 +244,7 @@ def _staff_page(request, conv, call_form):
             "transcript": transcript,
             "last_id": transcript[-1]["id"] if transcript else 0,
             "case": case,
-            "box": refunds.status_box(case) if case else None,
+            "shown": progress(case) if case else None,
             "client_id": uuid.uuid4().hex,
             "max_length": services.MESSAGE_MAX,
             "poll_url": f"/support/staff/c/{conv.pk}/messages/",

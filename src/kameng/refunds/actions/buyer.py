@@ -1,4 +1,5 @@
-"""What the buyer does to their own case: add material, cancel, follow up (催一催), appeal.
+"""What the buyer does to their own case: add material, cancel, follow up (催一催); appeals are
+in `appeals`.
 
 Each `check_…` is the rule; the action calls it under the case lock, and the buyer's page calls
 it on a plain read to decide which buttons to offer, so the two cannot disagree.
@@ -14,11 +15,9 @@ from django.utils.translation import gettext_noop
 from kameng.accounts.models import Role, User
 from kameng.sentences import Sentence, label_of
 
-from .. import policy
-from ..models import EventKind, Holder, RefundCase, Stage, TimerKind
-from ..policy import ClauseNo
+from ..models import EventKind, Holder, RefundCase, Stage
 from ..stages import can_move
-from .common import LONG_TEXT, NOTE, RefundError, check_length, deadline_in, lock_case, move
+from .common import LONG_TEXT, RefundError, check_length, lock_case, move
 from .filing import EvidenceFile, store_evidence
 from .review import resume_review
 
@@ -77,17 +76,6 @@ def check_follow_up(case: RefundCase, buyer, now: datetime | None = None) -> Non
     if allowed_at is not None and (now or timezone.now()) < allowed_at:
         nxt = timezone.localtime(allowed_at).strftime("%m-%d %H:%M")
         raise RefundError(_("每个申请 24 小时内只能催一次，下次可催时间：%(t)s。") % {"t": nxt})
-
-
-def check_appeal(case: RefundCase, buyer, now: datetime | None = None) -> None:
-    """One appeal, within the appeal window of a rejection."""
-    check_own(case, buyer)
-    if case.stage != Stage.REJECTED:
-        raise RefundError(_("只有被驳回的申请可以申诉。"))
-    if case.appealed_at is not None:
-        raise RefundError(_("该申请已申诉过，客服主管的复核结果为最终结果。"))
-    if case.deadline_at is not None and (now or timezone.now()) > case.deadline_at:
-        raise RefundError(_("申诉期已过。"))
 
 
 @transaction.atomic
@@ -161,32 +149,3 @@ def _follow_up_targets(case: RefundCase) -> list[User]:
         .distinct()
         .order_by("pk")[:FOLLOW_UP_QUEUE_CAP]
     )
-
-
-@transaction.atomic
-def appeal(*, case_id: int, buyer, note: str) -> RefundCase:
-    change = lock_case(case_id)
-    case = change.case
-    check_appeal(case, buyer, change.now)
-    note = check_length(note, NOTE)
-    if not note:
-        raise RefundError(_("请写明申诉理由。"))
-    if RefundCase.objects.filter(order=case.order_id, is_open=True).exclude(pk=case.pk).exists():
-        raise RefundError(_("该订单已有一个进行中的退款申请。"))
-    if change.refundable().total <= 0:
-        raise RefundError(_("该订单已无可退款项。"))
-    case.appealed_at = change.now
-    c9 = policy.clause(ClauseNo.COMPLAINT)
-    move(
-        change,
-        Stage.APPEALED,
-        holder=Holder.SUPERVISOR,
-        actor=buyer,
-        clause=c9.ref,
-        due=deadline_in(working_days=c9.params.get("working_days", 2)),
-        due_kind=TimerKind.APPEAL,
-        reason=Sentence(gettext_noop("买家申诉：%(n)s"), n=note.strip()[:200]),
-        due_action=Sentence(gettext_noop("逾期未处理，将升级提醒")),
-    )
-    change.save()
-    return case

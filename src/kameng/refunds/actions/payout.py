@@ -8,7 +8,7 @@ by the same key, and is finished when the gateway confirms it.
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -55,13 +55,15 @@ def approve(
     payment_ids: list[int] | None = None,
     partial: bool = False,
 ) -> None:
-    """Approve `amount` (never more than the order still holds: an earlier case may have paid
-    part of it back) and pay it, or hand it to finance when a person approved a large amount."""
+    """Approve `amount` in all for the case (never more than the order still holds: an earlier
+    case may have paid part of it back) and pay what this case has not paid yet, or hand it to
+    finance when a person approved a large amount. After an appeal, what the first decision paid
+    stays paid and counts towards `amount`."""
     case = change.case
-    refundable = change.refundable().total
-    if refundable <= 0:
+    already = paid_by_case(change)
+    amount = min(amount, already + change.refundable().total)
+    if amount <= already:
         raise RefundError(_("该订单已无可退款项。"))
-    amount = min(amount, refundable)
     target = Stage.PARTIALLY_APPROVED if partial else Stage.APPROVED
     case.amount_approved = amount
     case.approved_by = actor
@@ -92,11 +94,26 @@ def approve(
     execute(change)
 
 
+def destination(case, order) -> str:
+    """Where a refund of the case goes, as the person confirming it reads it."""
+    if case.refund_to == RefundTo.ORIGINAL and order.pay_method == PayMethod.GATEWAY:
+        return _("原路退回买家的原支付方式")
+    return _("买家的平台余额（即时到账）")
+
+
+def paid_by_case(change: CaseChange) -> int:
+    """What this case has already sent back (a decision before an appeal), from its payouts."""
+    if change.created:
+        return 0
+    return change.case.payouts.aggregate(s=Sum("amount"))["s"] or 0
+
+
 def execute(change: CaseChange) -> None:
-    """Move the approved money (idempotent per case), then void the order or revoke keys as
-    decided. The caller holds both locks."""
+    """Move the approved money not paid yet (so a repeated call pays nothing twice), then void the
+    order or revoke keys as decided. The caller holds both locks."""
     case, order = change.case, change.order
-    amount = case.amount_approved or 0
+    already = paid_by_case(change)
+    amount = max((case.amount_approved or 0) - already, 0)
     move(
         change,
         Stage.REFUNDING,
@@ -107,14 +124,13 @@ def execute(change: CaseChange) -> None:
     if case.void_order:
         aftersales.void_for_refund(order, revoke_keys=case.revoke_keys)
     to_original = case.refund_to == RefundTo.ORIGINAL and order.pay_method == PayMethod.GATEWAY
-    existing = set() if change.created else set(case.payouts.values_list("key", flat=True))
+    # Payouts of an earlier decision on this case keep their keys; this one's are numbered on.
+    done = 0 if change.created else case.payouts.count()
     escrow = wallet.escrow_code(order.pk)
     in_escrow = facts.refundable.in_escrow
     pending = False
-    for n, (part, payment) in enumerate(_plan(facts, case, amount), start=1):
+    for n, (part, payment) in enumerate(_plan(facts, case, amount) if amount else [], start=done + 1):
         key = f"refund:{case.pk}:{n}"
-        if key in existing:
-            continue
         # Escrow first; what was already settled to the seller (or revenue) is clawed back from it.
         from_escrow = min(part, in_escrow)
         in_escrow -= from_escrow

@@ -15,6 +15,7 @@ from .. import policy
 from ..models import EventKind, Holder, Timer, TimerKind
 from ..policy import ClauseNo
 from ..verification import VerdictAction, verify
+from .appeals import open_appeal_window
 from .common import CaseChange, deadline_in, lock_case, set_deadline
 from .filing import apply_verdict, schedule_supplier_poll, to_review
 from .review import resume_review
@@ -50,6 +51,7 @@ def _deadline_passed(change: CaseChange, timer: Timer) -> str:
     case, now = change.case, change.now
     change.event(EventKind.DEADLINE_PASSED, deadline_kind=timer.kind, due=timer.due_at.isoformat())
     if timer.kind == TimerKind.SELLER_ANSWER:
+        open_appeal_window(change)  # the seller may contest an approval its silence decided
         approve_as_asked(
             change,
             actor=None,
@@ -69,6 +71,8 @@ def _deadline_passed(change: CaseChange, timer: Timer) -> str:
         case.holder = Holder.TECH
         return "to tech"
     if timer.kind == TimerKind.APPEAL_WINDOW:
+        # Nobody holds a rejection once it can no longer be appealed.
+        case.holder, case.deadline_at, case.deadline_action = Holder.NOBODY, None, ""
         change.event(EventKind.APPEAL_WINDOW_CLOSED)
         return "closed"
     if timer.kind == TimerKind.GATEWAY_REFUND:
