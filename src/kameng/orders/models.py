@@ -85,6 +85,9 @@ class Delivery(models.Model):
     supplier_result = models.CharField(max_length=20, blank=True)
     supplier_message = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # An unknown top-up is asked about again once this time has passed (backoff, see
+    # services.due_topup_rechecks); null: due now.
+    next_check_at = models.DateTimeField(null=True, blank=True)
     # activation
     activation_account = models.CharField(max_length=80, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -98,6 +101,10 @@ class Delivery(models.Model):
     class Meta:
         verbose_name = _("发货记录")
         verbose_name_plural = _("发货记录")
+        indexes = [
+            # The tick's query: unknown top-ups by when they may be asked about again.
+            models.Index(fields=["next_check_at"], name="delivery_recheck_due", condition=Q(status="unknown"))
+        ]
 
 
 class SupplierTopup(models.Model):
