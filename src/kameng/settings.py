@@ -237,7 +237,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusal_without_traceback": {"()": "kameng.logs.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KAMENG_LOG_LEVEL", "WARNING")},
-    "loggers": {"kameng": {"level": os.environ.get("KAMENG_LOG_LEVEL", "INFO"), "propagate": True}},
+    "loggers": {
+        "kameng": {"level": os.environ.get("KAMENG_LOG_LEVEL", "INFO"), "propagate": True},
+        "django.request": {"filters": ["refusal_without_traceback"], "propagate": True},
+    },
 }
