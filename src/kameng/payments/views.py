@@ -35,12 +35,12 @@ def _cents(typed: str) -> int | None:
 def topup(request):
     amount = _cents(request.POST.get("amount", ""))
     if amount is None:
-        messages.error(request, _("请输入正确的金额，例如 50 或 49.90。"))
+        messages.error(request, _("请输入正确的金额，例如 50 或 49.90。"), extra_tags="field:amount")
         return redirect("wallet:home")
     try:
         _payment, url = start_topup(user=request.user, amount=amount)
     except PaymentError as e:
-        messages.error(request, str(e))
+        messages.error(request, str(e), extra_tags="field:amount")
         return redirect("wallet:home")
     return redirect(url)
 
