@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .gateway import get_gateway
-from .models import Payment, SandboxTrade
+from .models import Payment, PaymentStatus, SandboxTrade
 from .services import PaymentError, receive_callback, start_topup, sync_payment
 
 # --- wallet top-up (the form is on the wallet page) ------------------------------------------------
@@ -60,7 +60,11 @@ def sandbox_cashier(request, out_trade_no: str):
         outcome = request.POST.get("outcome", "pay")
         if trade.status == SandboxTrade.Status.WAITING:
             sandbox.pay(out_trade_no, succeed=outcome != "fail")
-        sync_payment(Payment.objects.get(pk=payment.pk))
+        payment = Payment.objects.get(pk=payment.pk)
+        sync_payment(payment)
+        payment.refresh_from_db()
+        if payment.status == PaymentStatus.FAILED:
+            messages.error(request, _("支付未成功，没有扣款。您可以重新发起支付。"))
         # Back where the buyer came from, as a real cashier returns to the merchant's return URL.
         if payment.order_id:
             return redirect("orders:detail", no=payment.order.no)
