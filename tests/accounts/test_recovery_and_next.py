@@ -169,3 +169,27 @@ def test_a_password_reset_lifts_the_lock_on_that_account(client):
 def test_favicon_answers(client):
     assert client.get("/favicon.ico", follow=True).status_code == 200
     assert 'rel="icon"' in client.get("/").content.decode()
+
+
+def test_the_lockout_page_offers_the_reset_after_another_wrong_password_too(client):
+    buyer = f.buyer()
+    for _ in range(6):
+        locked = client.post("/accounts/login/", {"username": buyer.username, "password": "wrong"})
+    assert locked.status_code == 429
+    assert "/accounts/password/reset/" in locked.content.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_lockout_page_offers_the_reset_when_served_asynchronously(async_client):
+    """Under ASGI (uvicorn) axes' middleware hands the lockout page no credentials: the username
+    comes from the form then."""
+    from asgiref.sync import sync_to_async
+
+    buyer = await sync_to_async(f.buyer)()
+    for _ in range(6):
+        locked = await async_client.post(
+            "/accounts/login/", {"username": buyer.username, "password": "wrong"}
+        )
+    assert locked.status_code == 429
+    assert "/accounts/password/reset/" in locked.content.decode()

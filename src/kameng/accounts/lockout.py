@@ -1,7 +1,7 @@
 """What a person sees when django-axes refuses a login after too many wrong passwords: until when,
 and the ways out that really exist (wait, or reset the password by email)."""
 
-from axes.helpers import get_client_ip_address
+from axes.helpers import get_client_ip_address, get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Max, Sum
@@ -29,7 +29,8 @@ def _lock(ip: str, username: str):
 
 def locked_out(request, original_response=None, credentials=None):
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    username = (credentials or {}).get("username") or ""
+    # the credentials axes passes, else the form's username field (axes' own lookup)
+    username = get_client_username(request, credentials) or ""
     until, account = _lock(get_client_ip_address(request) or "", username)
     until_text = timezone.localtime(until).strftime("%H:%M")
     message = _("密码错误次数过多，已暂停从当前网络登录，请 %(m)d 分钟后再试（%(until)s 之后）。") % {
