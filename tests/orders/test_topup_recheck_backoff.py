@@ -13,7 +13,8 @@ from kameng.ops.tick import tick
 from kameng.orders.services import place_order
 from tests import factories as f
 
-pytestmark = pytest.mark.django_db
+# The real worker closes its connection when done: that needs a test outside one transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _queued() -> int:
