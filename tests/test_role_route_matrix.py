@@ -56,6 +56,11 @@ MAY = {
     "accounts/login/": EVERYONE,
     "accounts/register/": EVERYONE,
     "accounts/logout/": EVERYONE,
+    "accounts/password/reset/": EVERYONE,  # a forgotten password: no login, by definition
+    "accounts/password/reset/sent/": EVERYONE,
+    "accounts/password/reset/<uidb64>/<token>/": EVERYONE,  # the link itself is the proof
+    "accounts/password/reset/complete/": EVERYONE,
+    "favicon.ico": EVERYONE,
     "i18n/setlang/": EVERYONE,
     "payments/notify/<str:gateway>/": EVERYONE,  # the gateway's door: signature-checked, not a login
     "api/openapi.json": EVERYONE,
@@ -67,6 +72,8 @@ MAY = {
     "api/refunds/clauses": EVERYONE,  # the refund terms are public: buyers read them before buying
     # anyone logged in: their own lists, wallet, buying
     "api/auth/me": USERS,
+    "accounts/password/change/": USERS,
+    "accounts/password/change/done/": USERS,
     "orders/": USERS,
     "orders/buy/<int:product_id>/": USERS,
     "wallet/": USERS,
@@ -239,6 +246,8 @@ def world():
             "attachment_id": attachment.pk,
             "out_trade_no": trade.out_trade_no,
             "gateway": "sandbox",
+            "uidb64": "MQ",
+            "token": "not-a-token",
             "conversation_id": conversation.pk,
         },
         "secrets": [key_order.no, custom.no, "KEY-", "买家A的私信内容"],

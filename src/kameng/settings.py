@@ -202,6 +202,21 @@ SITE_URL = os.environ.get("KAMENG_SITE_URL", "http://127.0.0.1:8000")
 # `make run` serves static files itself (everything embedded); a production proxy sets this off.
 SERVE_STATIC = env_bool("KAMENG_SERVE_STATIC", True)
 
+# --- email (password reset) ----------------------------------------------------------------
+# With KAMENG_EMAIL_HOST set, mail goes out by SMTP; otherwise (`make run`, development) each mail
+# is written as a file into var/outbox, where a developer opens the reset link. Tests use memory.
+EMAIL_HOST = os.environ.get("KAMENG_EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("KAMENG_EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("KAMENG_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("KAMENG_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("KAMENG_EMAIL_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "outbox"
+DEFAULT_FROM_EMAIL = os.environ.get("KAMENG_EMAIL_FROM", "kameng <noreply@kameng.local>")
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 CSRF_FAILURE_VIEW = "kameng.accounts.views.csrf_failure"
@@ -238,7 +253,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusal_without_traceback": {"()": "kameng.logs.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KAMENG_LOG_LEVEL", "WARNING")},
-    "loggers": {"kameng": {"level": os.environ.get("KAMENG_LOG_LEVEL", "INFO"), "propagate": True}},
+    "loggers": {
+        "kameng": {"level": os.environ.get("KAMENG_LOG_LEVEL", "INFO"), "propagate": True},
+        "django.request": {"filters": ["refusal_without_traceback"], "propagate": True},
+    },
 }

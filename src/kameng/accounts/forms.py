@@ -19,6 +19,12 @@ class RegisterForm(forms.Form):
         required=False,
         error_messages={"invalid": _("请输入 11 位手机号。")},
     )
+    email = forms.EmailField(
+        label=_("邮箱"),
+        required=False,
+        help_text=_("选填，忘记密码时用它重置。"),
+        error_messages={"invalid": _("请输入有效的邮箱地址。")},
+    )
     password1 = forms.CharField(label=_("密码"), widget=forms.PasswordInput, strip=False)
     password2 = forms.CharField(label=_("确认密码"), widget=forms.PasswordInput, strip=False)
 

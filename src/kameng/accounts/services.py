@@ -1,6 +1,7 @@
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from axes.utils import reset as reset_login_failures
 from django.contrib.auth.models import Group
 from django.db import transaction
 
@@ -22,8 +23,10 @@ def grant_roles(*, user: User, roles) -> User:
 
 
 @transaction.atomic
-def register_buyer(*, username: str, password: str, phone: str = "", display_name: str = "") -> User:
-    user = User(username=username, phone=phone, display_name=display_name)
+def register_buyer(
+    *, username: str, password: str, phone: str = "", email: str = "", display_name: str = ""
+) -> User:
+    user = User(username=username, phone=phone, email=email, display_name=display_name)
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
@@ -41,6 +44,13 @@ def create_staff(
     user.save()
     grant_roles(user=user, roles=roles)
     return user
+
+
+def lift_login_lock(*, user: User) -> int:
+    """Forget the wrong passwords typed for this account (after its owner proved it by a reset
+    link): the lockout page offers the reset as the way back in. An address locked for guessing
+    many usernames stays locked."""
+    return reset_login_failures(username=user.get_username())
 
 
 def notify(user: User, text: Sentence, link: str = "") -> Notice:

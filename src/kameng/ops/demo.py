@@ -177,7 +177,13 @@ def load_demo() -> list[tuple[str, str, str]]:
     import_card_keys(product=p["jd"], data=keys("JDE50", 20), actor=star.owner)
     import_card_keys(product=p["wz"], data=keys("WZ60", 1), actor=star.owner)
 
-    zhang = register_buyer(username="zhangsan", password=PASSWORD, phone="13800138000", display_name="张三")
+    zhang = register_buyer(
+        username="zhangsan",
+        password=PASSWORD,
+        phone="13800138000",
+        email="zhangsan@example.com",
+        display_name="张三",
+    )
     lisi = register_buyer(username="lisi", password=PASSWORD, phone="13900139000", display_name="李四")
     _topup(zhang, 2000_00)
     _topup(lisi, 200_00)
@@ -211,7 +217,13 @@ def _demo_cases(p, sellers, zhang) -> None:
     """Cases already under way, so agents, sellers and finance have something in their queues."""
     from kameng.refunds.services import approve_refund, claim, preview_decision, submit_refund
 
-    wang = register_buyer(username="wangwu", password=PASSWORD, phone="13700137000", display_name="王五")
+    wang = register_buyer(
+        username="wangwu",
+        password=PASSWORD,
+        phone="13700137000",
+        email="wangwu@example.com",
+        display_name="王五",
+    )
     _topup(wang, 2000_00)
     agent = User.objects.get(username="agent1")
     # A 代练 order the buyer says was not done as promised: waiting for the seller (48 h).

@@ -8,7 +8,7 @@ log = logging.getLogger(__name__)
 
 
 def tick(now=None) -> dict:
-    from kameng.orders.models import Delivery, DeliveryStatus
+    from kameng.orders.rechecks import due_topup_rechecks
     from kameng.orders.services import expire_pending_orders
     from kameng.orders.tasks import retry_delivery_task
     from kameng.payments.gateway import get_gateway
@@ -22,10 +22,8 @@ def tick(now=None) -> dict:
         done["callbacks"] = 0
     else:
         done["callbacks"] = sandbox.resend_unacknowledged()
-    # Top-ups whose result was unknown: ask the supplier again.
-    unknown = list(
-        Delivery.objects.filter(status=DeliveryStatus.UNKNOWN).values_list("order_id", flat=True)[:100]
-    )
+    # Top-ups whose result was unknown: ask the supplier again, once per attempt, with backoff.
+    unknown = due_topup_rechecks(now)
     for order_id in unknown:
         retry_delivery_task.enqueue(order_id)
     done["topups_rechecked"] = len(unknown)

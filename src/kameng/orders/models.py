@@ -120,6 +120,14 @@ class DeliveryStatus(models.TextChoices):
     VOIDED = "voided", _("已作废（已退款）")
 
 
+class SupplierResult(models.TextChoices):
+    """A direct top-up supplier's answer."""
+
+    SUCCESS = "success", _("成功")
+    FAILED = "failed", _("失败")
+    UNKNOWN = "unknown", _("结果未知")
+
+
 class Delivery(models.Model):
     """What the system knows about getting the goods to the buyer, whatever the kind."""
 
@@ -127,9 +135,12 @@ class Delivery(models.Model):
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     # direct_topup: the supplier's reference and last answer
     supplier_ref = models.CharField(max_length=64, blank=True)
-    supplier_result = models.CharField(max_length=20, blank=True)
+    supplier_result = models.CharField(max_length=20, choices=SupplierResult.choices, blank=True)
     supplier_message = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # An unknown top-up is asked about again once this time has passed (backoff, see
+    # rechecks.due_topup_rechecks); null: due now.
+    next_check_at = models.DateTimeField(null=True, blank=True)
     # activation
     activation_account = models.CharField(max_length=80, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -143,6 +154,10 @@ class Delivery(models.Model):
     class Meta:
         verbose_name = _("发货记录")
         verbose_name_plural = _("发货记录")
+        indexes = [
+            # The tick's query: unknown top-ups by when they may be asked about again.
+            models.Index(fields=["next_check_at"], name="delivery_recheck_due", condition=Q(status="unknown"))
+        ]
 
 
 class SupplierTopup(models.Model):

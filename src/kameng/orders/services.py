@@ -37,6 +37,7 @@ from kameng.wallet.services import Line
 from . import hooks
 from .errors import OrderError, QuantityError, TermsError
 from .models import DELIVERABLE, Delivery, DeliveryStatus, Order, OrderStatus, RefundState
+from .rechecks import recheck_delay
 from .supplier import get_supplier
 
 log = logging.getLogger(__name__)
@@ -320,6 +321,7 @@ def deliver_locked(order: Order, *, refund_if_failed: bool = True) -> None:
                 hooks.topup_failed(order)
         else:
             delivery.status = DeliveryStatus.UNKNOWN
+            delivery.next_check_at = now + recheck_delay(delivery.attempts)
             delivery.save()
             if order.status != OrderStatus.DELIVERING:
                 order.status = OrderStatus.DELIVERING

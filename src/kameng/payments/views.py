@@ -9,7 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .gateway import get_gateway
-from .models import Payment, SandboxTrade
+from .models import Payment, PaymentStatus, SandboxTrade
 from .services import PaymentError, receive_callback, start_topup, sync_payment
 
 # --- wallet top-up (the form is on the wallet page) ------------------------------------------------
@@ -35,12 +35,12 @@ def _cents(typed: str) -> int | None:
 def topup(request):
     amount = _cents(request.POST.get("amount", ""))
     if amount is None:
-        messages.error(request, _("请输入正确的金额，例如 50 或 49.90。"))
+        messages.error(request, _("请输入正确的金额，例如 50 或 49.90。"), extra_tags="field:amount")
         return redirect("wallet:home")
     try:
         _payment, url = start_topup(user=request.user, amount=amount)
     except PaymentError as e:
-        messages.error(request, str(e))
+        messages.error(request, str(e), extra_tags="field:amount")
         return redirect("wallet:home")
     return redirect(url)
 
@@ -60,7 +60,11 @@ def sandbox_cashier(request, out_trade_no: str):
         outcome = request.POST.get("outcome", "pay")
         if trade.status == SandboxTrade.Status.WAITING:
             sandbox.pay(out_trade_no, succeed=outcome != "fail")
-        sync_payment(Payment.objects.get(pk=payment.pk))
+        payment = Payment.objects.get(pk=payment.pk)
+        sync_payment(payment)
+        payment.refresh_from_db()
+        if payment.status == PaymentStatus.FAILED:
+            messages.error(request, _("支付未成功，没有扣款。您可以重新发起支付。"))
         # Back where the buyer came from, as a real cashier returns to the merchant's return URL.
         if payment.order_id:
             return redirect("orders:detail", no=payment.order.no)

@@ -106,6 +106,17 @@ class RefundTo(models.TextChoices):
     ORIGINAL = "original", _("原路退回")
 
 
+class Channel(models.TextChoices):
+    """Where a request came in: the buyer's own page or API, or an agent filing for the buyer."""
+
+    WEB = "web", _("网页")
+    API = "api", _("接口")
+    PHONE = "phone", _("电话")
+    EMAIL = "email", _("邮件")
+    CHAT = "chat", _("在线客服")
+    SYSTEM = "system", _("系统自动")
+
+
 class Clause(models.Model):
     """One clause of 《虚拟商品退款条款》 in one version. Decisions record number@version."""
 
@@ -183,7 +194,7 @@ class RefundCase(models.Model):
     description = models.TextField(_("问题描述"), blank=True)
     statement = models.TextField(_("事实与依据"), blank=True)
     facts = models.JSONField(_("核验事实"), default=dict, blank=True)
-    channel = models.CharField(_("来源渠道"), max_length=20, default="web")
+    channel = models.CharField(_("来源渠道"), max_length=20, choices=Channel.choices, default=Channel.WEB)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member
 from kameng.evidence.models import Event
-from kameng.orders.models import OrderStatus, RefundState
+from kameng.orders.models import OrderStatus, RefundState, SupplierResult
 from kameng.sentences import say
 
 from . import policy
@@ -197,7 +197,7 @@ def _holder_task(case: RefundCase) -> str:
 def buyer_can_do(case: RefundCase) -> str:
     s = case.stage
     if s in (Stage.SUBMITTED, Stage.VERIFYING):
-        return _("无需操作：系统正在核对记录，有结果会立即更新本页。")
+        return _("您无需操作，系统正在核对记录，有结果会立即更新本页。")
     if s == Stage.AWAITING_SELLER and case.seller_offer:
         return _("请在下方接受或拒绝卖家的方案；拒绝后转平台客服审核。")
     if s == Stage.AWAITING_SELLER:
@@ -207,9 +207,9 @@ def buyer_can_do(case: RefundCase) -> str:
     if s == Stage.NEEDS_INFO:
         return _("请在时限内通过下方“补充材料”提交；其间审核计时暂停。")
     if s in (Stage.APPROVED, Stage.PARTIALLY_APPROVED, Stage.REFUNDING):
-        return _("无需操作：退款正在进行，完成后会通知您。")
+        return _("您无需操作，退款正在进行，完成后会通知您。")
     if s == Stage.FINANCE_REVIEW:
-        return _("无需操作：财务复核通过后立即退款。")
+        return _("您无需操作，财务复核通过后立即退款。")
     if s == Stage.REJECTED:
         return _("如不同意处理结果，可在时限内申诉，由客服主管复核。")
     if s == Stage.APPEALED:
@@ -487,7 +487,9 @@ def facts_rows(case: RefundCase) -> list[tuple[str, str]]:
         rows.append((_("已发卡密"), str(f.get("keys_assigned"))))
         rows.append((_("卡密首次查看"), _local(f.get("keys_viewed_at")) or _("从未查看")))
     if f.get("supplier_result"):
-        rows.append((_("供应商结果"), f["supplier_result"]))
+        result = f["supplier_result"]
+        labels = dict(SupplierResult.choices)
+        rows.append((_("供应商结果"), labels.get(result, result)))
     if f.get("activated_at"):
         rows.append((_("激活时间"), _local(f["activated_at"])))
     if f.get("verified"):

@@ -19,7 +19,7 @@ from .actions.appeals import check_contest, seller_contested
 from .actions.common import may
 from .actions.finance import check_finance_review
 from .actions.seller import check_seller_answer
-from .forms import CHANNELS, AmountError, RefundRequestForm, cents_to_yuan_text, first_error, parse_yuan
+from .forms import CHANNELS, AmountError, RefundRequestForm, cents_to_yuan_text, parse_yuan
 from .models import Demand, EventKind, Holder, Reason, RefundTo, Stage
 from .policy import ClauseNo
 from .progress import progress
@@ -140,8 +140,9 @@ def new_request(request, order_no: str):
 
     form = RefundRequestForm(post)
     if not form.is_valid():
-        messages.error(request, first_error(form))
+        messages.error(request, _("请按标出的提示修改后再提交。"))
         ctx = _request_context(request, order, on_behalf=on_behalf, values=values, files_dropped=files_sent)
+        ctx["errors"] = form.errors
         return render(request, "refunds/new.html", ctx, status=400)
     data = form.cleaned_data
     checklist = policy.evidence_items(data["reason"], order.kind)
@@ -312,7 +313,11 @@ def _seller_act(request, case) -> None:
             services.seller_refuse(case_id=case.pk, seller_user=request.user, note=note, evidence=files)
             messages.success(request, _("已拒绝，申请转平台审核。"))
         elif action == "offer_partial":
-            amount = parse_yuan(request.POST.get("amount"))
+            try:
+                amount = parse_yuan(request.POST.get("amount"))
+            except AmountError as e:
+                messages.error(request, str(e), extra_tags="field:offer-amount")
+                return
             services.seller_offer(
                 case_id=case.pk, seller_user=request.user, offer="partial", amount=amount, note=note
             )

@@ -20,3 +20,14 @@ def local(dt, fmt: str = "%Y-%m-%d %H:%M"):
     if not dt:
         return ""
     return timezone.localtime(dt).strftime(fmt)
+
+
+FIELD_TAG = "field:"  # a message's extra_tags "field:<name>": it belongs next to that form field
+
+
+@register.simple_tag(takes_context=True)
+def field_messages(context, name: str) -> list:
+    """The messages a view left for one form field (messages.error(request, text,
+    extra_tags="field:amount")) after a redirect: the form shows them at that field, and base.html
+    leaves them out of its banner."""
+    return [m for m in context.get("messages") or () if m.extra_tags == FIELD_TAG + name]

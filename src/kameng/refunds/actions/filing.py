@@ -25,14 +25,25 @@ from kameng.orders.services import OrderError, locking
 from kameng.sentences import Sentence
 
 from .. import policy
-from ..models import Attachment, Demand, EventKind, Holder, Reason, RefundCase, RefundTo, Stage, TimerKind
+from ..models import (
+    Attachment,
+    Channel,
+    Demand,
+    EventKind,
+    Holder,
+    Reason,
+    RefundCase,
+    RefundTo,
+    Stage,
+    TimerKind,
+)
 from ..policy import ClauseNo
 from ..verification import UNPAID, Verdict, VerdictAction, draft_statement, missing_evidence, verify
 from .common import LONG_TEXT, CaseChange, NotFound, RefundError, check_length, deadline_in, move
 from .payout import approve
 
 SUPPLIER_POLL_EVERY = timedelta(minutes=1)
-SYSTEM_CHANNEL = "system"  # a case the system filed for the buyer (a failed top-up)
+SYSTEM_CHANNEL = Channel.SYSTEM  # a case the system filed for the buyer (a failed top-up)
 
 log = logging.getLogger(__name__)
 
