@@ -44,6 +44,10 @@ class Order(models.Model):
     delivered_at = models.DateTimeField(_("发货时间"), null=True, blank=True)
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     refunded_at = models.DateTimeField(_("退款时间"), null=True, blank=True)
+    # The refund window before the order's money goes to its seller runs from here: its delivery,
+    # or later while an open case held the money back. Null once settled or refunded, or while not
+    # delivered: the tick reads only orders whose window has run out (see refunds.settlement).
+    settlement_window_from = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -53,6 +57,11 @@ class Order(models.Model):
             models.Index(fields=["buyer", "-created_at"]),
             models.Index(fields=["seller", "-created_at"]),
             models.Index(fields=["status", "expires_at"]),
+            models.Index(
+                fields=["settlement_window_from"],
+                condition=Q(settlement_window_from__isnull=False),
+                name="order_settlement_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
@@ -96,6 +105,10 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        indexes = [
+            # The tick asks the supplier again about these; the index holds only them.
+            models.Index(fields=["status"], condition=Q(status="unknown"), name="delivery_result_unknown")
+        ]
         verbose_name = _("发货记录")
         verbose_name_plural = _("发货记录")
 
