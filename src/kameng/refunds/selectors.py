@@ -129,7 +129,21 @@ def clause_label(ref: str) -> str:
     c = clause_by_ref(ref)
     if c is None:
         return ref
+    return _label_clause(c)
+
+
+def _label_clause(c: Clause) -> str:
     return _("《虚拟商品退款条款》第%(n)d条（%(t)s）") % {"n": c.number, "t": _(c.title)}
+
+
+def clause_labels(refs) -> dict[str, str]:
+    """{ref: label} for many refs at once: one query, however many events cite them."""
+    wanted = {ref for ref in refs if ref}
+    if not wanted:
+        return {}
+    numbers = {int(ref.partition("@v")[0]) for ref in wanted if ref.partition("@v")[0].isdigit()}
+    found = {c.ref: _label_clause(c) for c in Clause.objects.filter(number__in=numbers)}
+    return {ref: found[ref] if ref in found else clause_label(ref) for ref in wanted}
 
 
 # --- the holder box -------------------------------------------------------------------------------
@@ -287,13 +301,15 @@ def events_of(case: RefundCase):
 
 def timeline(case: RefundCase, *, viewer_is_buyer: bool = False) -> list[dict]:
     items = []
-    for e in events_of(case):
+    events = list(events_of(case))
+    clauses = clause_labels(e.clause for e in events)
+    for e in events:
         items.append(
             {
                 "at": e.created_at,
                 "actor": actor_label(e, case, viewer_is_buyer=viewer_is_buyer),
                 "text": event_sentence(e, case),
-                "clause": clause_label(e.clause) if e.clause else "",
+                "clause": clauses[e.clause] if e.clause else "",
                 "kind": e.kind,
             }
         )
