@@ -6,7 +6,6 @@ call `services`, render the case. The services re-check every right under their 
 
 from dataclasses import asdict
 
-from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
@@ -15,6 +14,7 @@ from ninja.files import UploadedFile
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member
+from kameng.apitypes import paged
 from kameng.choices import label
 from kameng.evidence.models import Event
 from kameng.orders.models import Order
@@ -191,18 +191,30 @@ def _files(item: str, uploads) -> list[services.EvidenceFile]:
 # --- reading --------------------------------------------------------------------------------------------
 
 
+class Briefs:
+    """A page's cases rendered as briefs: what the paginator slices and counts."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def __len__(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        return [_brief(c) for c in self.queryset[window]]
+
+
 @router.get("", response={200: list[CaseBriefOut], **ERRORS})
+@paged
 def cases(request, filters: Query[QueueQuery]):
-    """My cases (as buyer or as seller). Staff get the queue of open cases, most urgent deadline first."""
+    """My cases (as buyer or as seller), newest first. Staff get the queue of open cases, most
+    urgent first (soonest deadline, then the largest amount). Paged: `page` (from 1) and
+    `page_size` (default 50, at most 100); `count` is the number of cases on all pages."""
     user = request.user
-    if _is_staff(user):
-        qs = _cases().filter(is_open=True).order_by(F("deadline_at").asc(nulls_last=True), "created_at")
-    else:
-        qs = _cases().filter(buyer=user) | _cases().filter(seller__owner=user)
-        qs = qs.order_by("-created_at", "-id")
+    qs = selectors.staff_queue() if _is_staff(user) else selectors.cases_of_party(user)
     if filters.stage:
         qs = qs.filter(stage=filters.stage)
-    return [_brief(c) for c in qs[:200]]
+    return Briefs(qs)
 
 
 @router.get("/clauses", auth=None, response={200: list[ClauseOut]})
