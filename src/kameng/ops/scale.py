@@ -24,7 +24,9 @@ from kameng.catalog.models import GoodsKind, Product, Seller
 from kameng.evidence.models import Event
 from kameng.evidence.services import EMPTY_HEAD, new_event
 from kameng.orders.models import Delivery, DeliveryStatus, Order, OrderStatus
+from kameng.refunds import policy
 from kameng.refunds.models import Clause, Holder, RefundCase, Stage, Timer, TimerKind
+from kameng.refunds.policy import ClauseNo
 
 PASSWORD = "kameng-bench"
 BATCH = 2000
@@ -115,6 +117,7 @@ def _is_open(i: int) -> bool:
 
 def _batch(indexes, *, run, now, buyers, products, case_events, clauses) -> list[int]:
     orders, opened = [], {}
+    held_from = now - timedelta(days=policy.param(ClauseNo.UNOPENED_KEY, "days", 7))
     for i in indexes:
         product = products[_shop(i)]
         delivered = now - timedelta(days=30, minutes=i)
@@ -136,8 +139,9 @@ def _batch(indexes, *, run, now, buyers, products, case_events, clauses) -> list
                 paid_at=delivered,
                 delivered_at=delivered,
                 refunded_at=now if not is_open and closed_stage == Stage.REFUNDED else None,
-                # Open cases hold their orders' money back; the others were settled or refunded.
-                settlement_window_from=delivered if is_open else None,
+                # Open cases hold their orders' money back: the tick has held each before and looks
+                # at it again within the hour (settlement.RECHECK); the others were settled or refunded.
+                settlement_window_from=held_from + timedelta(seconds=i % 3600) if is_open else None,
             )
         )
         opened[i] = is_open
