@@ -5,8 +5,8 @@ import pytest
 from django.core.paginator import Paginator
 
 from kameng.ops.scale import seed_cases
+from kameng.refunds.lists import cases_of_seller
 from kameng.refunds.models import RefundCase, Stage
-from kameng.refunds.selectors import cases_of_seller
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from kameng.choices import label
 from kameng.evidence.models import Event
 from kameng.orders.models import Order
 
-from . import policy, selectors, services, verification
+from . import lists, policy, selectors, services, verification
 from .models import Clause, Demand, Holder, RefundCase, Stage
 from .reconciliation import payout_lines
 from .schemas import (
@@ -211,7 +211,7 @@ def cases(request, filters: Query[QueueQuery]):
     urgent first (soonest deadline, then the largest amount). Paged: `page` (from 1) and
     `page_size` (default 50, at most 100); `count` is the number of cases on all pages."""
     user = request.user
-    qs = selectors.staff_queue() if _is_staff(user) else selectors.cases_of_party(user)
+    qs = lists.staff_queue() if _is_staff(user) else lists.cases_of_party(user)
     if filters.stage:
         qs = qs.filter(stage=filters.stage)
     return Briefs(qs)

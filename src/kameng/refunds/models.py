@@ -238,11 +238,11 @@ class RefundCase(models.Model):
         ]
         indexes = [
             models.Index(fields=["buyer", "-created_at"]),
-            # The seller's cases (selectors.cases_of_seller, cases_of_party): waiting ones, the rest.
+            # The seller's cases (lists.cases_of_seller, cases_of_party): waiting ones, the rest.
             models.Index(fields=["seller", "stage", "deadline_at", "-created_at"], name="case_seller_stage"),
             models.Index(fields=["seller", "deadline_at", "-created_at"], name="case_seller_deadline"),
             models.Index(fields=["seller", "-created_at"], name="case_seller_newest"),
-            # The staff queue's order (selectors.staff_queue): every open case, or one stage.
+            # The staff queue's order (lists.staff_queue): every open case, or one stage.
             models.Index(
                 fields=["deadline_at", "-amount_requested", "id"],
                 condition=Q(is_open=True),
