@@ -45,7 +45,8 @@ class Sections:
     def __getitem__(self, window: slice) -> list:
         if self.sizes is None:
             self.count()
-        start, stop = window.start or 0, window.stop
+        start = window.start or 0
+        stop = sum(self.sizes) if window.stop is None else window.stop
         found, offset = [], 0
         for part, size in zip(self.parts, self.sizes, strict=True):
             low, high = max(start - offset, 0), min(stop - offset, size)
