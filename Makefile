@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/kameng
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-sqlite test-postgres lint bench install migrate demo clean
+.PHONY: run test test-sqlite test-postgres lint bench bench-scale install migrate demo clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -56,6 +56,11 @@ lint: install
 bench: migrate
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/wait_replay.py
+
+# Operations that grow with the data, at 1k/10k/100k refund cases on a scratch PostgreSQL database
+# (BENCH_SCALE_PG_URL, recreated; BENCH_SCALE_SIZES to choose sizes). Not part of `make test`.
+bench-scale: install
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) var

@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+from ninja.pagination import PageNumberPagination, paginate
 from pydantic import BeforeValidator, Field
 
 MAX_ID = 2**63 - 1  # bigint primary keys: a larger id can only be a 404, never a database error
@@ -28,3 +29,13 @@ def json_int(*, ge: int | None = None, le: int | None = None) -> Any:
 def text(max_length: int, default: str = "", **extra: Any) -> Any:
     """A free-text field: bounded, and without NUL characters."""
     return Field(default, max_length=max_length, pattern=NO_NUL, **extra)
+
+
+# Every list the API returns is paged: `page` (from 1) and `page_size` (default PAGE_SIZE, capped
+# at MAX_PAGE_SIZE); the answer is {"items": [...], "count": <on all pages>}.
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
+
+
+def paged(view):
+    """django-ninja's page-number pagination with the sizes above."""
+    return paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)(view)

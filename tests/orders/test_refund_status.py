@@ -93,7 +93,7 @@ def test_the_api_says_refunded(client):
 
     client.force_login(buyer)
     one = client.get(f"/api/orders/{order.no}").json()
-    listed = {o["no"]: o for o in client.get("/api/orders").json()}
+    listed = {o["no"]: o for o in client.get("/api/orders").json()["items"]}
 
     assert (one["refund_state"], one["status_display"]) == ("refunded", "已退款")
     assert listed[partly.no]["refund_state"] == "partly_refunded"

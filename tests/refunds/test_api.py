@@ -147,7 +147,7 @@ def test_a_buyer_submits_an_undelivered_order_and_the_answer_already_says_refund
     assert [e["kind"] for e in whole["timeline"]][:2] == ["submitted", "stage_changed"]
     assert all(e["text"] for e in whole["timeline"])  # the same sentences the case page shows
     assert buyer_balance(buyer) == 30_00
-    assert api.get("/refunds").json()[0]["id"] == case["id"]
+    assert api.get("/refunds").json()["items"][0]["id"] == case["id"]
     assert check_ledger() == []
 
 
@@ -195,7 +195,7 @@ def test_a_stranger_gets_404_on_someone_elses_case(client):
     assert stranger.post(f"/refunds/{case['id']}/cancel").status_code == 404
     assert stranger.get("/refunds/checklist", order_no=case["order_no"], reason="other").status_code == 404
     assert file_refund(stranger, type("O", (), {"no": case["order_no"]})).status_code == 404
-    assert stranger.get("/refunds").json() == []
+    assert stranger.get("/refunds").json() == {"items": [], "count": 0}
 
 
 def test_json_true_is_not_an_amount(client):
@@ -319,7 +319,7 @@ def test_an_agent_works_the_queue_and_decides_by_api(client):
     agent = as_user(client, f.staff(Role.AGENT, agent_no="8001"))
 
     queue = agent.get("/refunds", stage="platform_review").json()
-    assert [c["id"] for c in queue] == [case["id"]]
+    assert [c["id"] for c in queue["items"]] == [case["id"]]
     claimed = agent.post(f"/refunds/{case['id']}/claim").json()
     assert claimed["holder_agent_no"] == "8001"
     no_note = agent.post(f"/refunds/{case['id']}/decide", {"decision": "approve"})

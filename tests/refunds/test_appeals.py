@@ -12,6 +12,7 @@ from freezegun import freeze_time
 from kameng.accounts.models import Role
 from kameng.evidence.models import Event
 from kameng.orders.services import place_order, reveal_card_keys
+from kameng.refunds import settlement
 from kameng.refunds.models import Holder, Payout, Stage
 from kameng.refunds.services import (
     RefundError,
@@ -200,7 +201,8 @@ def test_a_seller_contest_holds_the_orders_settlement_until_the_supervisor_decid
     assert balance_of(seller_code(seller.pk)) == 0  # the rest of the escrow waits for the answer
 
     decide("reject", case_id=case.pk, agent=supervisor(), note="维持")
-    with freeze_time(order.delivered_at + timedelta(days=30)):
+    # A held order is looked at again an hour later (settlement.RECHECK), not on every tick.
+    with freeze_time(order.delivered_at + timedelta(days=30) + settlement.RECHECK + timedelta(minutes=1)):
         settle_due_orders()
     assert balance_of(seller_code(seller.pk)) == 180_00
     assert buyer_balance(buyer) == 120_00

@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kameng.orders.models import Order
 from kameng.orders.services import deliver_custom_service, place_order
-from kameng.refunds.models import Stage
+from kameng.refunds import settlement
+from kameng.refunds.models import RefundCase, Stage
 from kameng.refunds.services import seller_refuse, submit_refund
 from kameng.refunds.settlement import settle_due_orders
 from kameng.wallet.services import REVENUE, balance_of, buyer_balance, check_ledger, escrow_code, seller_code
@@ -85,3 +88,45 @@ def test_a_refund_after_settlement_is_clawed_back_from_the_seller():
     # Nothing more than what is left can be refunded for that order.
     with pytest.raises(Exception, match="可退"):
         submit_refund(order=order, actor=buyer, reason="other", demand="partial_refund", amount=31_00)
+
+
+def statements_of_a_tick_settlement(now) -> int:
+    settle_due_orders(now=now)  # the clauses, cached for a few seconds, read if they must be
+    with CaptureQueriesContext(connection) as tick:
+        settle_due_orders(now=now)
+    return len(tick)
+
+
+def test_settled_orders_are_marked_and_never_read_again_by_the_tick():
+    buyer, shop = f.buyer(balance=1_000_00), f.seller()
+    for _ in range(3):
+        delivered_service(buyer, shop, price=10_00)
+    assert settle_due_orders(now=LATER) == 3
+    after_3 = statements_of_a_tick_settlement(LATER)
+    for _ in range(27):
+        delivered_service(buyer, shop, price=10_00)
+    assert settle_due_orders(now=LATER) == 27
+
+    assert statements_of_a_tick_settlement(LATER) == after_3 == 1  # the due query, which finds nothing
+    assert not Order.objects.filter(settlement_window_from__isnull=False).exists()
+
+
+def test_an_order_held_by_an_open_case_is_looked_at_again_later_not_on_every_tick():
+    buyer, shop = f.buyer(balance=100_00), f.seller()
+    order = delivered_service(buyer, shop)
+    case = submit_refund(
+        order=order,
+        actor=buyer,
+        reason="not_as_described",
+        demand="full_refund",
+        evidence=[screenshot("seller_promise"), screenshot("shortfall_proof")],
+    )
+    assert settle_due_orders(now=LATER) == 0
+    assert statements_of_a_tick_settlement(LATER) == 1  # held back: not due again for a while
+
+    seller_refuse(case_id=case.pk, seller_user=shop.owner, note="已完成", evidence=[screenshot("proof")])
+    decide("reject", case_id=case.pk, agent=agent(), note="服务已按约完成")
+    assert not RefundCase.objects.get(pk=case.pk).is_open
+    # The case is closed: the next look, once the hold is over, settles the order.
+    assert settle_due_orders(now=LATER + settlement.RECHECK) == 1
+    assert balance_of(seller_code(shop.pk)) == 80_00

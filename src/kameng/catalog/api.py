@@ -10,7 +10,7 @@ from pydantic import Field, StrictBool
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member, require_role
-from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
+from kameng.apitypes import MAX_ID, NO_NUL, json_int, paged, text
 from kameng.inventory.selectors import stock_by_batch
 
 from .hooks import refund_terms
@@ -111,11 +111,13 @@ class ProductStock(Schema):
 
 
 @router.get("/products", response={200: list[ProductOut], 422: dict}, auth=None)
+@paged
 def products(request, kind: GoodsKind | None = None):
+    """Products on sale, paged (`page`, `page_size`; see kameng.apitypes.paged)."""
     qs = listed_products()
     if kind:
         qs = qs.filter(kind=kind)
-    return list(qs[:500])
+    return qs
 
 
 @router.get("/products/{product_id}", response={200: ProductOut, 404: dict, 422: dict}, auth=None)

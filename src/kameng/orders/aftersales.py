@@ -117,8 +117,11 @@ def shown_facts(facts: OrderFacts) -> dict:
 
 
 def settle(order: Order) -> int:
-    """Pass what the order's escrow holds to its seller (or platform revenue). The caller holds the
-    order lock and has checked that no refund case is open. Returns the amount settled."""
+    """Pass what the order's escrow holds to its seller (or platform revenue), and take the order
+    off the settlement index. The caller holds the order lock and has checked that no refund case
+    is open. Returns the amount settled."""
+    order.settlement_window_from = None
+    order.save(update_fields=["settlement_window_from"])
     held = wallet.balance_of(wallet.escrow_code(order.pk))
     if held <= 0:
         return 0
@@ -131,6 +134,16 @@ def settle(order: Order) -> int:
     if created:
         append_order_event(order, "settled", amount=held, payee=payee(order))
     return held if created else 0
+
+
+def hold_settlement(order_ids, *, window_from) -> None:
+    """Orders an open case holds back: their refund window is counted again from `window_from`."""
+    Order.objects.filter(pk__in=order_ids).update(settlement_window_from=window_from)
+
+
+def drop_from_settlement(order_ids) -> None:
+    """Orders with nothing to settle (refunded, or no longer delivered): off the settlement index."""
+    Order.objects.filter(pk__in=order_ids).update(settlement_window_from=None)
 
 
 def recheck_topup(facts: OrderFacts) -> str:
@@ -165,7 +178,8 @@ def void_for_refund(order: Order, *, revoke_keys: bool) -> None:
     )
     order.status = OrderStatus.REFUNDED
     order.refunded_at = timezone.now()
-    order.save(update_fields=["status", "refunded_at"])
+    order.settlement_window_from = None  # nothing is left to pass on
+    order.save(update_fields=["status", "refunded_at", "settlement_window_from"])
     append_order_event(order, "refunded_void", revoked_keys=revoke_keys)
 
 
@@ -198,8 +212,8 @@ def replace_goods(order: Order) -> None:
     delivery.activated_at = None
     delivery.save()
     order.status = OrderStatus.PAID
-    order.delivered_at = None
-    order.save(update_fields=["status", "delivered_at"])
+    order.delivered_at = order.settlement_window_from = None
+    order.save(update_fields=["status", "delivered_at", "settlement_window_from"])
     append_order_event(order, "redelivery_started")
     deliver_locked(order)
 

@@ -8,7 +8,7 @@ from ninja.errors import HttpError
 from pydantic import Field, StrictBool
 
 from kameng.accounts.permissions import get_owned_or_404
-from kameng.apitypes import MAX_ID, NO_NUL, json_int, text
+from kameng.apitypes import MAX_ID, NO_NUL, json_int, paged, text
 from kameng.catalog.models import Product
 from kameng.catalog.services import MAX_PER_ORDER
 from kameng.payments.models import PayMethod
@@ -167,9 +167,11 @@ def _call(fn, **kwargs):
         raise HttpError(400, str(e)) from e
 
 
-@router.get("", response={200: list[OrderOut], 401: dict})
+@router.get("", response={200: list[OrderOut], 401: dict, 422: dict})
+@paged
 def my_orders(request):
-    return list(orders_with_facts().filter(buyer=request.user)[:200])
+    """My orders, newest first, paged (`page`, `page_size`; see kameng.apitypes.paged)."""
+    return orders_with_facts().filter(buyer=request.user)
 
 
 @router.post("", response={201: OrderOut, **ERRORS})

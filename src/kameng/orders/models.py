@@ -71,6 +71,10 @@ class Order(models.Model):
     # [{"number": 4, "version": 1, "title": "未查看卡密"}, ...]; empty for an order placed without
     # the checkout (a script, or before terms were shown).
     accepted_terms = models.JSONField(_("已确认的退款条款"), default=list, blank=True)
+    # The refund window before the order's money goes to its seller runs from here: its delivery,
+    # or later while an open case held the money back. Null once settled or refunded, or while not
+    # delivered: the tick reads only orders whose window has run out (see refunds.settlement).
+    settlement_window_from = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -80,6 +84,11 @@ class Order(models.Model):
             models.Index(fields=["buyer", "-created_at"]),
             models.Index(fields=["seller", "-created_at"]),
             models.Index(fields=["status", "expires_at"]),
+            models.Index(
+                fields=["settlement_window_from"],
+                condition=Q(settlement_window_from__isnull=False),
+                name="order_settlement_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),

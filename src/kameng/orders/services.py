@@ -351,8 +351,8 @@ def finish_delivery(order: Order, delivery: Delivery, now, **facts) -> None:
     delivery.delivered_at = now
     delivery.save()
     order.status = OrderStatus.DELIVERED
-    order.delivered_at = now
-    order.save(update_fields=["status", "delivered_at"])
+    order.delivered_at = order.settlement_window_from = now
+    order.save(update_fields=["status", "delivered_at", "settlement_window_from"])
     append_order_event(order, "delivered", **facts)
 
 

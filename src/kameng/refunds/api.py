@@ -6,7 +6,6 @@ call `services`, render the case. The services re-check every right under their 
 
 from dataclasses import asdict
 
-from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
@@ -15,14 +14,13 @@ from ninja.files import UploadedFile
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member
-from kameng.choices import label
+from kameng.apitypes import paged
 from kameng.evidence.models import Event
 from kameng.orders.models import Order
-from kameng.sentences import say
 
-from . import policy, selectors, services, verification
-from .models import Clause, Demand, Holder, RefundCase, Stage
-from .progress import appealed_by, as_data, progress
+from . import lists, policy, services, verification
+from .api_output import brief, head, render
+from .models import Clause, Demand, RefundCase
 from .reconciliation import payout_lines
 from .schemas import (
     ERRORS,
@@ -101,94 +99,10 @@ def _as_staff(request, case_id: int, *roles: str) -> RefundCase:
     return case
 
 
-def _brief(case: RefundCase) -> dict:
-    return {
-        "id": case.pk,
-        "order_no": case.order.no,
-        "product": case.order.product.name,
-        "kind": case.order.kind,
-        "reason": case.reason,
-        "demand": case.demand,
-        "stage": case.stage,
-        "stage_label": label(Stage, case.stage),
-        "holder": case.holder,
-        "holder_agent_no": case.holder_user.agent_no if case.holder_user_id else None,
-        "deadline_at": case.deadline_at,
-        "deadline_action": case.if_no_action,
-        "amount_requested": case.amount_requested,
-        "amount_approved": case.amount_approved,
-        "created_at": case.created_at,
-    }
-
-
 def _detail(case_id: int) -> dict:
     case = _cases().get(pk=case_id)
     events = Event.objects.filter(stream=case.stream).select_related("actor").order_by("seq")
-    return _render(case, events, case.attachments.select_related("uploaded_by"))
-
-
-def _head(case: RefundCase, attachments) -> dict:
-    """The case as the head of its page states it: stage, holder, deadline, money, clause, path."""
-    shown = progress(case)
-    return {
-        **_brief(case),
-        "holder_label": label(Holder, case.holder),
-        "stage_reason": case.why,
-        "refund_to": case.refund_to,
-        "decision_clause": case.decision_clause,
-        "closed_at": case.closed_at,
-        "path": [{**step, "label": str(step["label"])} for step in shown["steps"]],
-        "progress": as_data(shown),
-        "appeal_until": case.appeal_until,
-        "appealed_by": appealed_by(case),
-        "attachments": [
-            {
-                "id": a.pk,
-                "item": a.item,
-                "name": a.original_name,
-                "content_type": a.content_type,
-                "size": a.size,
-                "sha256": a.sha256,
-                "uploaded_by": (
-                    str(_("买家"))
-                    if a.uploaded_by_id == case.buyer_id
-                    else str(_("卖家"))
-                    if a.uploaded_by_id == case.seller.owner_id
-                    else a.uploaded_by.public_name
-                    if a.uploaded_by.agent_no
-                    else str(_("平台"))  # staff are shown by 工号, never by a private name
-                ),
-                "created_at": a.created_at,
-            }
-            for a in attachments
-        ],
-    }
-
-
-def _render(case: RefundCase, events, attachments) -> dict:
-    return {
-        **_head(case, attachments),
-        "description": case.description,
-        "statement": case.statement,
-        "facts": {**case.facts, "verified": say(case.facts.get("verified"))},
-        "decision_note": case.decision_note,
-        "seller": case.seller.name,
-        "seller_offer": case.seller_offer,
-        "seller_offer_amount": case.seller_offer_amount,
-        "channel": case.channel,
-        "timeline": [
-            {
-                "seq": e.seq,
-                "kind": e.kind,
-                "at": e.created_at,
-                "actor": str(selectors.actor_label(e, case)),
-                "text": str(selectors.event_sentence(e, case)),
-                "clause": e.clause,
-                "data": e.data,
-            }
-            for e in events
-        ],
-    }
+    return render(case, events, case.attachments.select_related("uploaded_by"))
 
 
 def _files(item: str, uploads) -> list[services.EvidenceFile]:
@@ -198,18 +112,30 @@ def _files(item: str, uploads) -> list[services.EvidenceFile]:
 # --- reading --------------------------------------------------------------------------------------------
 
 
+class Briefs:
+    """A page's cases rendered as briefs: what the paginator slices and counts."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def __len__(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        return [brief(c) for c in self.queryset[window]]
+
+
 @router.get("", response={200: list[CaseBriefOut], **ERRORS})
+@paged
 def cases(request, filters: Query[QueueQuery]):
-    """My cases (as buyer or as seller). Staff get the queue of open cases, most urgent deadline first."""
+    """My cases (as buyer or as seller), newest first. Staff get the queue of open cases, most
+    urgent first (soonest deadline, then the largest amount). Paged: `page` (from 1) and
+    `page_size` (default 50, at most 100); `count` is the number of cases on all pages."""
     user = request.user
-    if _is_staff(user):
-        qs = _cases().filter(is_open=True).order_by(F("deadline_at").asc(nulls_last=True), "created_at")
-    else:
-        qs = _cases().filter(buyer=user) | _cases().filter(seller__owner=user)
-        qs = qs.order_by("-created_at", "-id")
+    qs = lists.staff_queue() if _is_staff(user) else lists.cases_of_party(user)
     if filters.stage:
         qs = qs.filter(stage=filters.stage)
-    return [_brief(c) for c in qs[:200]]
+    return Briefs(qs)
 
 
 @router.get("/clauses", auth=None, response={200: list[ClauseOut]})
@@ -277,7 +203,7 @@ def _submit(request, payload: SubmitIn, evidence: list[services.EvidenceFile]):
         channel=payload.channel or "api",
     )
     # Answered from what the call wrote (the same rows a GET would read back).
-    return Status(201, {**_head(case, case.attachments.all()), "url": f"/api/refunds/{case.pk}"})
+    return Status(201, {**head(case, case.attachments.all()), "url": f"/api/refunds/{case.pk}"})
 
 
 @router.post("", response={201: SubmittedOut, **ERRORS})

@@ -259,8 +259,17 @@ class RefundCase(models.Model):
         ]
         indexes = [
             models.Index(fields=["buyer", "-created_at"]),
-            models.Index(fields=["seller", "stage"]),
-            models.Index(fields=["stage", "deadline_at"]),
+            # The seller's cases (lists.cases_of_seller, cases_of_party): waiting ones, the rest.
+            models.Index(fields=["seller", "stage", "deadline_at", "-created_at"], name="case_seller_stage"),
+            models.Index(fields=["seller", "deadline_at", "-created_at"], name="case_seller_deadline"),
+            models.Index(fields=["seller", "-created_at"], name="case_seller_newest"),
+            # The staff queue's order (lists.staff_queue): every open case, or one stage.
+            models.Index(
+                fields=["deadline_at", "-amount_requested", "id"],
+                condition=Q(is_open=True),
+                name="case_open_queue",
+            ),
+            models.Index(fields=["stage", "deadline_at", "-amount_requested", "id"], name="case_stage_queue"),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ from kameng.accounts.permissions import has_role, role_required
 from kameng.orders.selectors import orders_with_facts
 from kameng.payments.models import PaymentStatus
 
-from . import policy, selectors, services, verification
+from . import lists, policy, selectors, services, verification
 from .actions import review
 from .actions.appeals import check_contest, seller_contested
 from .actions.common import may
@@ -181,7 +181,7 @@ def new_request(request, order_no: str):
 
 @login_required
 def my_cases(request):
-    page = Paginator(selectors.cases_of_buyer(request.user), 20).get_page(request.GET.get("page"))
+    page = Paginator(lists.cases_of_buyer(request.user), 20).get_page(request.GET.get("page"))
     for case in page:
         case.box = selectors.status_box(case, viewer_is_buyer=True)
     return render(request, "refunds/my_cases.html", {"cases": page})
@@ -278,7 +278,7 @@ def attachment(request, case_id: int, attachment_id: int):
 
 @role_required(Role.SELLER)
 def seller_cases(request):
-    page = Paginator(selectors.cases_of_seller(request.user), 20).get_page(request.GET.get("page"))
+    page = Paginator(lists.cases_of_seller(request.user), 20).get_page(request.GET.get("page"))
     for case in page:
         case.time_left = selectors.time_left(case.deadline_at) if case.is_open else ""
         case.waiting = case.stage == Stage.AWAITING_SELLER and not case.seller_offer
@@ -340,7 +340,7 @@ def _seller_act(request, case) -> None:
 @role_required(*STAFF)
 def staff_queue(request):
     stage = request.GET.get("stage", "")
-    page = Paginator(selectors.staff_queue(stage=stage), 50).get_page(request.GET.get("page"))
+    page = Paginator(lists.staff_queue(stage=stage), 50).get_page(request.GET.get("page"))
     for case in page:
         case.holder_text = selectors.holder_label(case)
         case.time_left = selectors.time_left(case.deadline_at) if case.deadline_at and case.is_open else ""
