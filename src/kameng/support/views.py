@@ -130,6 +130,7 @@ def _buyer_context(request, conv, draft: str = "", callback_form=None) -> dict:
         "max_length": services.MESSAGE_MAX,
         "poll_url": f"/support/c/{conv.pk}/messages/",
         "commitments": conv.commitments.order_by("due_at"),
+        "official": OFFICIAL,
         "callback_form": callback_form or CallbackForm(),
     }
 
