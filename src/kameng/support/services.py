@@ -2,8 +2,6 @@
 retries), ask for a person, claim, close, mark read, say whether an agent is online. Each function
 is one transaction and locks the conversation row before it changes it."""
 
-from datetime import timedelta
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -213,6 +211,3 @@ def set_presence(*, agent, status: str = Presence.Status.ONLINE) -> Presence:
         user=agent, defaults={"status": status, "seen_at": timezone.now()}
     )
     return presence
-
-
-ONLINE_FOR = timedelta(minutes=10)
