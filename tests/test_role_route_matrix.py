@@ -132,6 +132,8 @@ MAY = {
     "api/refunds/<case_id>/seller/contest": {"seller_a"},
     # customer service: the help centre is public; a conversation is its buyer's; agents answer
     "support/": EVERYONE,
+    "verify/": EVERYONE,  # 验证客服
+    "api/verify": EVERYONE,
     "support/start/": USERS,
     "support/order/<str:no>/": {"buyer_a"},
     "support/c/<int:conversation_id>/": {"buyer_a"},
@@ -279,7 +281,7 @@ def f_submit(buyer, order) -> RefundCase:
 
 
 # Query strings a GET needs to be a well-formed request.
-QUERIES = {"api/refunds/<case_id>/decision-preview": "?decision=approve"}
+QUERIES = {"api/refunds/<case_id>/decision-preview": "?decision=approve", "api/verify": "?value=4008206166"}
 
 
 def png():

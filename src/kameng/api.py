@@ -66,6 +66,7 @@ def _mount():
     from kameng.orders.api import router as orders_router
     from kameng.payments.api import router as topups_router
     from kameng.refunds.api import router as refunds_router
+    from kameng.safety.api import router as safety_router
     from kameng.support.api import router as support_router
     from kameng.wallet.api import router as wallet_router
 
@@ -76,6 +77,7 @@ def _mount():
     api.add_router("/wallet", topups_router)  # POST /api/wallet/topups: payments' door, under the wallet
     api.add_router("/refunds", refunds_router)
     api.add_router("/support", support_router)
+    api.add_router("/", safety_router)  # GET /api/verify (SPEC §12)
     if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare one-row insert baseline
         from kameng.ops.bench_api import router as bench_router
 

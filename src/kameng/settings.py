@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "kameng.orders",
     "kameng.refunds",
     "kameng.support",
+    "kameng.safety",
     "kameng.ops",
 ]
 

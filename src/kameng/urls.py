@@ -16,6 +16,7 @@ urlpatterns = [
     path("wallet/", include("kameng.wallet.urls")),
     path("refunds/", include("kameng.refunds.urls")),
     path("support/", include("kameng.support.urls")),
+    path("", include("kameng.safety.urls")),  # /verify/ 验证客服
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
