@@ -1,5 +1,6 @@
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -31,3 +32,21 @@ def field_messages(context, name: str) -> list:
     extra_tags="field:amount")) after a redirect: the form shows them at that field, and base.html
     leaves them out of its banner."""
     return [m for m in context.get("messages") or () if m.extra_tags == FIELD_TAG + name]
+
+
+FILE_KINDS = (
+    ("image/", _("图片")),
+    ("video/", _("视频")),
+    ("audio/", _("音频")),
+    ("application/pdf", _("PDF 文件")),
+    ("text/", _("文本文件")),
+)
+
+
+@register.filter
+def file_kind(content_type: str) -> str:
+    """What a stored file is, in words (never a raw MIME type on a page)."""
+    for prefix, label in FILE_KINDS:
+        if (content_type or "").startswith(prefix):
+            return str(label)
+    return str(_("文件"))
