@@ -133,6 +133,8 @@ MAY = {
     # customer service: the help centre is public; a conversation is its buyer's; agents answer
     "support/": EVERYONE,
     "verify/": EVERYONE,  # 验证客服
+    "staff/evidence/chain/": STAFF,
+    "staff/evidence/chain/run/": {"supervisor", "admin"},
     "api/verify": EVERYONE,
     "support/start/": USERS,
     "support/order/<str:no>/": {"buyer_a"},

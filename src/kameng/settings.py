@@ -192,6 +192,13 @@ CARDKEY_FERNET_KEYS = [k for k in os.environ.get("KAMENG_CARDKEY_KEY", "").split
     base64.urlsafe_b64encode(hashlib.sha256(("cardkey:" + SECRET_KEY).encode()).digest()).decode()
 ]
 
+# The key that seals each event stream's head (kameng.evidence.StreamHead). Kept outside the database,
+# so that editing the tables cannot hide a deleted event. Production sets KAMENG_EVIDENCE_KEY.
+EVIDENCE_KEY = (
+    os.environ.get("KAMENG_EVIDENCE_KEY", "")
+    or hashlib.sha256(("evidence:" + SECRET_KEY).encode()).hexdigest()
+)
+
 # --- payment gateway and supplier ----------------------------------------------------------
 # The sandbox gateway (its cashier lets anyone "pay") and the sandbox supplier are for `make run` and
 # tests only: off unless KAMENG_SANDBOX is set, and `check --deploy` fails while they are on.

@@ -57,3 +57,47 @@ class Event(models.Model):
             }
         )
         return hashlib.sha256(body.encode()).hexdigest()
+
+
+class StreamHead(models.Model):
+    """The last event of each stream, written in the same transaction as the event. Without it a
+    chain cannot tell that its last events were deleted (the chain left is still a valid chain). The
+    seal is an HMAC under a key the database does not hold (settings.EVIDENCE_KEY), so whoever edits
+    the tables directly cannot move the head back to hide a deletion."""
+
+    stream = models.CharField(max_length=40, unique=True)
+    seq = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+    seal = models.CharField(max_length=64)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("事件流头")
+        verbose_name_plural = _("事件流头")
+
+    def __str__(self) -> str:
+        return f"{self.stream}#{self.seq}"
+
+
+class ChainCheck(models.Model):
+    """One run of the full chain check (the command, the staff page or the daily tick): what the
+    staff page shows."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    events = models.PositiveIntegerField(default=0)
+    streams = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    requested_by = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("事件链检查")
+        verbose_name_plural = _("事件链检查")
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} {len(self.problems)}"
+
+    @property
+    def ok(self) -> bool:
+        return self.finished_at is not None and not self.problems

@@ -22,7 +22,7 @@ from kameng.accounts.models import Role, User
 from kameng.accounts.services import create_staff
 from kameng.catalog.models import GoodsKind, Product, Seller
 from kameng.evidence.models import Event
-from kameng.evidence.services import EMPTY_HEAD, new_event
+from kameng.evidence.services import EMPTY_HEAD, new_event, save_events
 from kameng.orders.models import Delivery, DeliveryStatus, Order, OrderStatus
 from kameng.refunds import policy
 from kameng.refunds.models import Clause, Holder, RefundCase, Stage, Timer, TimerKind
@@ -193,7 +193,7 @@ def _batch(indexes, *, run, now, buyers, products, case_events, clauses) -> list
         events += _chain(
             case.stream, kinds, at=now, clauses=cycle, data={"to": case.stage, "from": "submitted"}
         )
-    Event.objects.bulk_create(events, batch_size=BATCH)
+    save_events(events, batch_size=BATCH)
     return [c.pk for c in cases]
 
 
