@@ -134,6 +134,7 @@ MAY = {
     "support/": EVERYONE,
     "verify/": EVERYONE,  # 验证客服
     "staff/evidence/chain/": STAFF,
+    "casefile/<int:case_id>/evidence.zip": {"buyer_a"} | STAFF,
     "staff/evidence/chain/run/": {"supervisor", "admin"},
     "api/verify": EVERYONE,
     "support/start/": USERS,

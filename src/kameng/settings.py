@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "kameng.refunds",
     "kameng.support",
     "kameng.safety",
+    "kameng.casefile",
     "kameng.ops",
 ]
 

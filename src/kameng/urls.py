@@ -18,6 +18,7 @@ urlpatterns = [
     path("support/", include("kameng.support.urls")),
     path("", include("kameng.safety.urls")),  # /verify/ 验证客服
     path("staff/evidence/", include("kameng.ops.urls")),
+    path("casefile/", include("kameng.casefile.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
