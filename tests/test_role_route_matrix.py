@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from kameng.accounts.models import Role
+from kameng.casefile.complaints import file_complaint
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.models import Event
 from kameng.inventory.models import CardKey
@@ -135,6 +136,9 @@ MAY = {
     "verify/": EVERYONE,  # 验证客服
     "staff/evidence/chain/": STAFF,
     "casefile/<int:case_id>/evidence.zip": {"buyer_a"} | STAFF,
+    "casefile/<int:case_id>/complain/": {"buyer_a"},
+    "casefile/complaints/": {"supervisor", "admin"},
+    "casefile/complaints/<int:complaint_id>/": {"supervisor", "admin"},
     "staff/evidence/chain/run/": {"supervisor", "admin"},
     "api/verify": EVERYONE,
     "support/start/": USERS,
@@ -252,6 +256,7 @@ def world():
         body="买家A的私信内容",
         attachments=check_all([("付款截图.png", f.image_bytes())]),
     )
+    complaint = file_complaint(case_id=case.pk, buyer=people["buyer_a"], text="买家A的投诉内容")
     return {
         "people": people,
         "values": {
@@ -267,8 +272,9 @@ def world():
             "token": "not-a-token",
             "conversation_id": conversation.pk,
             "file_id": message.attachments.get().pk,
+            "complaint_id": complaint.pk,
         },
-        "secrets": [key_order.no, custom.no, "KEY-", "买家A的私信内容"],
+        "secrets": [key_order.no, custom.no, "KEY-", "买家A的私信内容", "买家A的投诉内容"],
     }
 
 

@@ -9,3 +9,9 @@ class CasefileConfig(AppConfig):
 
     name = "kameng.casefile"
     verbose_name = _("案卷与投诉")
+
+    def ready(self):
+        from . import receivers, retention
+
+        receivers.connect()  # a missed platform deadline or a broken promise raises a complaint by itself
+        retention.connect()  # cases, messages and evidence are kept 3 years

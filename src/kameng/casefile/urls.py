@@ -5,4 +5,7 @@ from . import views
 app_name = "casefile"
 urlpatterns = [
     path("<int:case_id>/evidence.zip", views.evidence_bundle, name="bundle"),
+    path("<int:case_id>/complain/", views.complain, name="complain"),
+    path("complaints/", views.complaint_queue, name="complaints"),
+    path("complaints/<int:complaint_id>/", views.complaint_detail, name="complaint"),
 ]

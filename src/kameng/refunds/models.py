@@ -75,6 +75,8 @@ class EventKind(models.TextChoices):
     DEADLINE_PASSED = "deadline_passed", _("时限已到")
     ESCALATED = "escalated", _("升级督办")
     APPEAL_WINDOW_CLOSED = "appeal_window_closed", _("申诉期结束")
+    COMPLAINED = "complained", _("投诉")
+    COMPLAINT_ANSWERED = "complaint_answered", _("投诉答复")
 
 
 class SellerAnswer(models.TextChoices):

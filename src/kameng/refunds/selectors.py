@@ -434,6 +434,11 @@ SENTENCES = {
         _("已升级至客服主管督办，新时限 %(t)s") % {"t": _local(d.get("deadline"))}
     ),
     EventKind.APPEAL_WINDOW_CLOSED: lambda d, case: _("申诉期已过，申请结束"),
+    EventKind.COMPLAINED: lambda d, case: (
+        (_("买家投诉处理过程") if d.get("source") == "buyer" else _("平台逾期或未兑现承诺，系统自动登记投诉"))
+        + _("，客服主管须在 %(t)s 前答复") % {"t": _local(d.get("due"))}
+    ),
+    EventKind.COMPLAINT_ANSWERED: lambda d, case: _("主管答复投诉：%(a)s") % {"a": d.get("answer", "")},
 }
 
 

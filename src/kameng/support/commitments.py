@@ -18,6 +18,7 @@ from kameng.workdays.calendar import deadline as working_deadline
 
 from .models import AuthorKind, Call, Channel, Commitment, Conversation, Message
 from .services import ANSWERING_ROLES, SupportError, check_body, lock_conversation, may_answer, system_message
+from .signals import commitment_missed
 
 REMIND_BEFORE = timedelta(minutes=30)
 SUMMARY_MAX = 2000
@@ -225,5 +226,6 @@ def fire_due(now: datetime | None = None) -> dict:
                 conversation,
                 Sentence(gettext_noop("承诺“%(what)s”已逾期，已通知客服主管督办。"), what=commitment.text),
             )
+            commitment_missed.send(sender=Commitment, commitment=commitment)
             escalated += 1
     return {"commitments_reminded": reminded, "commitments_missed": escalated}

@@ -12,8 +12,9 @@ from django_tasks import task
 from kameng.sentences import Sentence
 
 from .. import policy
-from ..models import EventKind, Holder, Timer, TimerKind
+from ..models import EventKind, Holder, RefundCase, Timer, TimerKind
 from ..policy import ClauseNo
+from ..signals import platform_deadline_missed
 from ..verification import VerdictAction, verify
 from .appeals import open_appeal_window
 from .common import CaseChange, deadline_in, lock_case, set_deadline
@@ -44,6 +45,8 @@ def fire_timer(*, timer_id: int, now: datetime | None = None) -> str:
         outcome = _deadline_passed(change, timer)
     change.save()
     Timer.objects.filter(pk=timer.pk).update(done_at=now, outcome=outcome)
+    if outcome == "escalated":
+        platform_deadline_missed.send(sender=RefundCase, case=change.case)
     return outcome
 
 
