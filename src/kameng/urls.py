@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from .api import api
+from .support.views import wechat_door
 
 urlpatterns = [
     path("", include("kameng.catalog.urls")),
@@ -16,6 +17,8 @@ urlpatterns = [
     path("wallet/", include("kameng.wallet.urls")),
     path("refunds/", include("kameng.refunds.urls")),
     path("support/", include("kameng.support.urls")),
+    # The WeChat official account's server URL, as configured on WeChat's side (SPEC §12: keep it).
+    path("channels/wechat/", wechat_door, name="wechat_door"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
