@@ -415,3 +415,22 @@ def test_the_same_msgid_posted_twice_at_once_is_kept_once(on_postgres):
 
     assert answers == [200] * 8
     assert WeChatInbound.objects.filter(msg_id="7770001").count() == 1
+
+
+@override_settings(SANDBOX=False, WECHAT_TOKEN="a-real-token", WECHAT_APPID="", WECHAT_APPSECRET="")
+def test_with_no_wechat_interface_configured_a_reply_fails_and_says_so(
+    client, settle, django_capture_on_commit_callbacks
+):
+    buyer = f.buyer()
+    WeChatBinding.objects.create(openid="o-follower-1", buyer=buyer)
+    ts, nonce = str(int(time.time())), "n"
+    signature = hashlib.sha1("".join(sorted(["a-real-token", ts, nonce])).encode()).hexdigest()
+    query = f"?signature={signature}&timestamp={ts}&nonce={nonce}"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(DOOR + query, xml("你好"), content_type="text/xml").content == b"success"
+    settle()
+
+    reply = WeChatOutbound.objects.get()
+    assert reply.state == "failed" and "KAMENG_WECHAT_APPID" in reply.last_error
+    (note,) = Message.objects.filter(conversation__buyer=buyer, internal=True)
+    assert "微信回复未送达" in note.text and "KAMENG_WECHAT_APPID" in note.text

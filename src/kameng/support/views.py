@@ -293,6 +293,7 @@ def wechat_door(request):
         log.warning("wechat: refused a request with a wrong or missing signature (%s)", request.method)
         return _plain("invalid signature", 403)
     if request.method != "POST":
+        # The echo check changes nothing, so a replayed one is harmless: only messages are time-boxed.
         return _plain(q.get("echostr", ""))
     if not wechat_protocol.fresh(timestamp):
         log.warning("wechat: refused a signed message with an old or future timestamp (replay)")

@@ -35,6 +35,7 @@ TRANSIENT = {-1, 45009, 40001, 40014, 42001, -2}
 OUT_OF_WINDOW = 45015
 TOO_MANY_REPLIES = 45047
 NETWORK = -2  # ours: WeChat could not be reached
+NOT_CONFIGURED = -3  # ours: no AppID and no sandbox
 WINDOW = timedelta(hours=48)
 
 

@@ -34,6 +34,7 @@ REASONS = {
     wechat.TOO_MANY_REPLIES: gettext_noop("买家上次发消息后已回复太多条，微信暂不允许继续回复。"),
     40003: gettext_noop("微信粉丝不存在或已取消关注。"),
     43004: gettext_noop("买家已取消关注公众号。"),
+    wechat.NOT_CONFIGURED: gettext_noop("没有配置微信公众号接口（KAMENG_WECHAT_APPID），回复没有发出。"),
 }
 
 
@@ -118,7 +119,7 @@ def deliver(*, outbound_id: int) -> str:
 def _send(outbound: WeChatOutbound) -> wechat.SendResult:
     client = wechat.get_client()
     if client is None:
-        return wechat.SendResult(-3, "not configured")
+        return wechat.SendResult(wechat.NOT_CONFIGURED, "not configured")
     try:
         return wechat.send_text(client, openid=outbound.openid, text=outbound.text)
     except wechat.WeChatUnavailable as e:
