@@ -197,6 +197,19 @@ def test_script_and_html_in_a_message_are_kept_as_text_and_shown_escaped(client,
     assert inbound.conversation_id == message.conversation_id
 
 
+def test_images_and_voice_from_a_bound_follower_join_as_placeholders_with_the_media_kept(client, wx, sandbox):
+    buyer = bound_buyer(client, wx, sandbox)
+
+    wx(xml(msg_type="image"))
+    wx(xml(msg_type="voice"))
+
+    said = list(
+        Message.objects.filter(conversation__buyer=buyer, author_kind="buyer").values_list("body", "channel")
+    )
+    assert said == [("[图片]", Channel.WECHAT), ("[语音]", Channel.WECHAT)]
+    assert WeChatInbound.objects.filter(msg_type__in=["image", "voice"], media_id="media-123").count() == 2
+
+
 def test_a_replayed_msgid_is_kept_once_and_events_dedupe_on_sender_and_time(client, wx, sandbox):
     buyer = bound_buyer(client, wx, sandbox)
     body = xml("我的订单怎么还没发货", msg_id=5550001)
