@@ -448,3 +448,19 @@ def test_with_no_wechat_interface_configured_a_reply_fails_and_says_so(
     assert reply.state == "failed" and "KAMENG_WECHAT_APPID" in reply.last_error
     (note,) = Message.objects.filter(conversation__buyer=buyer, internal=True)
     assert "微信回复未送达" in note.text and "KAMENG_WECHAT_APPID" in note.text
+
+
+def test_a_message_whose_task_was_lost_is_handled_by_the_tick_once(wx, sandbox, settle):
+    wx(xml("在吗", openid="o-stranger"), then_settle=False)
+    DBTaskResult.objects.all().delete()  # the queue lost it (a process died before the worker ran)
+    inbound = WeChatInbound.objects.get()
+    assert inbound.outcome == "pending"
+    assert tick()["wechat_inbound"] == 0  # its own task may still be on its way
+
+    with freeze_time(timezone.now() + timedelta(seconds=61)):
+        assert tick()["wechat_inbound"] == 1
+        assert tick()["wechat_inbound"] == 0  # handed over once
+        settle()
+
+    inbound.refresh_from_db()
+    assert inbound.outcome == "hint" and len(received(sandbox, "o-stranger")) == 1

@@ -258,6 +258,10 @@ class WeChatInbound(models.Model):
     )
     outcome = models.CharField(_("处理结果"), max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
     handled_at = models.DateTimeField(null=True, blank=True)
+    # When the tick hands it to a task again if it is still pending (its task was lost or failed),
+    # and how many times it did: the wait doubles, so a message that keeps failing does not spin.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
@@ -270,7 +274,7 @@ class WeChatInbound(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["outcome", "received_at"]),
+            models.Index(fields=["outcome", "retry_at"]),
             models.Index(fields=["openid", "received_at"]),
         ]
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -35,6 +36,7 @@ BIND_WINDOW = timedelta(hours=1)
 HINT_EVERY = timedelta(minutes=10)  # an unbound follower is told how to bind at most this often
 # Left unhandled this long, a message is handed to a task again by the tick (its task was lost).
 HANDLE_AGAIN_AFTER = timedelta(minutes=1)
+HANDLE_AGAIN_MAX = timedelta(hours=1)
 BIND = re.compile(r"^\s*绑定\s*[:：]?\s*(\d{6})\s*$")
 LOOKS_LIKE_BIND = re.compile(r"^\s*绑定")
 PLACEHOLDER = {"image": "[图片]", "voice": "[语音]"}
@@ -69,6 +71,7 @@ def receive(*, incoming: Incoming, raw: bytes) -> tuple[WeChatInbound, bool]:
                 media_id=incoming.media_id,
                 created_time=incoming.created_time,
                 raw=raw.decode("utf-8", errors="replace")[:RAW_MAX],
+                retry_at=timezone.now() + HANDLE_AGAIN_AFTER,
             )
             transaction.on_commit(lambda: handle_task.enqueue(inbound.pk))
     except IntegrityError:
@@ -193,16 +196,21 @@ def _bind(inbound: WeChatInbound) -> str:
 
 
 def handle_again(now=None) -> int:
-    """The tick: messages whose handling task was lost (the process died) are handed over again."""
+    """The tick: messages still pending at their retry time (the task was lost when a process died,
+    or it failed) are handed to a task again, each by one tick only, waiting twice as long each time."""
     now = now or timezone.now()
-    stale = list(
-        WeChatInbound.objects.filter(
-            outcome=OUT.PENDING, received_at__lte=now - HANDLE_AGAIN_AFTER
-        ).values_list("pk", flat=True)[:200]
-    )
-    for pk in stale:
-        handle_task.enqueue(pk)
-    return len(stale)
+    handed = 0
+    due = WeChatInbound.objects.filter(outcome=OUT.PENDING, retry_at__lte=now).values_list("pk", "tries")[
+        :200
+    ]
+    for pk, tries in due:
+        wait = min(HANDLE_AGAIN_AFTER * 2 ** min(tries + 1, 10), HANDLE_AGAIN_MAX)
+        if WeChatInbound.objects.filter(pk=pk, outcome=OUT.PENDING, tries=tries).update(
+            tries=F("tries") + 1, retry_at=now + wait
+        ):
+            handle_task.enqueue(pk)
+            handed += 1
+    return handed
 
 
 def tick(now=None) -> dict:
