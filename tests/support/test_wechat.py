@@ -464,3 +464,27 @@ def test_a_message_whose_task_was_lost_is_handled_by_the_tick_once(wx, sandbox, 
 
     inbound.refresh_from_db()
     assert inbound.outcome == "hint" and len(received(sandbox, "o-stranger")) == 1
+
+
+def test_the_sandbox_rate_limits_like_wechat_one_waits_the_other_fails_for_the_agent(
+    client, wx, sandbox, settle
+):
+    buyer = bound_buyer(client, wx, sandbox)  # the binding confirmation is one reply
+    sandbox.per_minute = 1  # 45009: too many calls this minute
+
+    wx(xml("你好"))  # the bot's answer waits for the next minute
+    answer = WeChatOutbound.objects.order_by("id").last()
+    assert answer.state == "pending" and answer.last_error.startswith("45009")
+    with freeze_time(timezone.now() + timedelta(seconds=61)):
+        tick()
+        settle()
+    answer.refresh_from_db()
+    assert answer.state == "sent"
+
+    sandbox.per_minute, sandbox.replies_per_message = 600, 1  # 45047: the bot already answered "你好"
+    conversation = services.conversation_for(buyer=buyer)
+    services.post_message(conversation_id=conversation.pk, author=f.staff(Role.AGENT), body="还有一件事")
+    settle()
+    refused = WeChatOutbound.objects.get(message__body="还有一件事")
+    assert refused.state == "failed" and "回复太多条" in refused.last_error
+    assert "回复太多条" in Message.objects.filter(conversation=conversation, internal=True).last().text
