@@ -7,6 +7,7 @@ ever gets a 500.
 A route that is not in the table fails the test: a new page or endpoint has to say who may use it.
 """
 
+import hashlib
 import re
 
 import pytest
@@ -146,6 +147,8 @@ MAY = {
     "support/c/<int:conversation_id>/": {"buyer_a"},
     "support/c/<int:conversation_id>/messages/": {"buyer_a"},
     "support/a/<int:file_id>/": {"buyer_a"} | ANSWERING,
+    "support/wechat/": USERS,  # 绑定微信公众号: each person binds their own WeChat
+    "channels/wechat/": EVERYONE,  # WeChat's door: signed with the token, not a login (QUERIES signs it)
     "support/staff/": ANSWERING,
     "support/staff/c/<int:conversation_id>/": ANSWERING,
     "support/staff/c/<int:conversation_id>/messages/": ANSWERING,
@@ -290,7 +293,17 @@ def f_submit(buyer, order) -> RefundCase:
 
 
 # Query strings a GET needs to be a well-formed request.
-QUERIES = {"api/refunds/<case_id>/decision-preview": "?decision=approve", "api/verify": "?value=4008206166"}
+def wechat_signed(timestamp: str = "1765000000", nonce: str = "matrix") -> str:
+    """WeChat's echo check, signed with the development token (the tests run with the sandbox on)."""
+    signature = hashlib.sha1("".join(sorted(["kameng-wechat-dev", timestamp, nonce])).encode()).hexdigest()
+    return f"?signature={signature}&timestamp={timestamp}&nonce={nonce}&echostr=matrix-echo"
+
+
+QUERIES = {
+    "api/refunds/<case_id>/decision-preview": "?decision=approve",
+    "channels/wechat/": wechat_signed(),
+    "api/verify": "?value=4008206166",
+}
 
 
 def png():

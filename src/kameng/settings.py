@@ -208,6 +208,17 @@ BENCH_ENDPOINTS = env_bool("KAMENG_BENCH", False)
 GATEWAY_SECRET = os.environ.get("KAMENG_GATEWAY_SECRET", "sandbox-gateway-secret")
 SITE_URL = os.environ.get("KAMENG_SITE_URL", "http://127.0.0.1:8000")
 
+# --- WeChat official account (SPEC §12): the door /channels/wechat/ checks WeChat's signature with
+# this token. Under `make run` (sandbox) the development token works; outside it, no token means the
+# door answers 503 and accepts nothing. Replies go out through WeChat's customer-service message
+# interface with the account's AppID/AppSecret, or through the sandbox WeChat under KAMENG_SANDBOX.
+WECHAT_TOKEN = os.environ.get("KAMENG_WECHAT_TOKEN", "kameng-wechat-dev" if SANDBOX else "")
+WECHAT_APPID = os.environ.get("KAMENG_WECHAT_APPID", "")
+WECHAT_APPSECRET = os.environ.get("KAMENG_WECHAT_APPSECRET", "")
+# The sandbox WeChat: how long its access tokens live and how often a send fails at random.
+WECHAT_SANDBOX_TOKEN_TTL = int(os.environ.get("KAMENG_WECHAT_SANDBOX_TOKEN_TTL", "7200"))
+WECHAT_SANDBOX_FAILURE_RATE = float(os.environ.get("KAMENG_WECHAT_SANDBOX_FAILURE_RATE", "0"))
+
 # `make run` serves static files itself (everything embedded); a production proxy sets this off.
 SERVE_STATIC = env_bool("KAMENG_SERVE_STATIC", True)
 

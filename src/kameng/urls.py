@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from .api import api
+from .support.views import wechat_door
 
 urlpatterns = [
     path("", include("kameng.catalog.urls")),
@@ -19,6 +20,8 @@ urlpatterns = [
     path("", include("kameng.safety.urls")),  # /verify/ 验证客服
     path("staff/evidence/", include("kameng.ops.urls")),
     path("casefile/", include("kameng.casefile.urls")),
+    # The WeChat official account's server URL, as configured on WeChat's side (SPEC §12: keep it).
+    path("channels/wechat/", wechat_door, name="wechat_door"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -39,4 +39,8 @@ def tick(now=None) -> dict:
     from kameng.support.commitments import fire_due
 
     done.update(fire_due(now))
+    # WeChat: messages whose handling was lost and replies due for another try go to the workers again.
+    from kameng.support.wechat_inbox import tick as wechat_tick
+
+    done.update(wechat_tick(now))
     return done

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Answer, Promotion
+from .models import Answer, Promotion, WeChatBinding, WeChatInbound, WeChatOutbound
 
 
 @admin.register(Answer)
@@ -13,3 +13,38 @@ class AnswerAdmin(admin.ModelAdmin):
 @admin.register(Promotion)
 class PromotionAdmin(admin.ModelAdmin):
     list_display = ("name", "starts_at", "ends_at")
+
+
+@admin.register(WeChatInbound)
+class WeChatInboundAdmin(admin.ModelAdmin):
+    """What WeChat posted, bound followers and strangers alike (read only: it is the record)."""
+
+    list_display = ("received_at", "openid", "msg_type", "content", "outcome", "conversation")
+    list_filter = ("outcome", "msg_type")
+    search_fields = ("openid", "msg_id", "content")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WeChatOutbound)
+class WeChatOutboundAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "openid", "state", "attempts", "last_error", "conversation")
+    list_filter = ("state",)
+    search_fields = ("openid", "text")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WeChatBinding)
+class WeChatBindingAdmin(admin.ModelAdmin):
+    list_display = ("buyer", "openid", "bound_at")
+    search_fields = ("openid", "buyer__username")
+    raw_id_fields = ("buyer",)

@@ -17,6 +17,7 @@ from kameng.sentences import Sentence, stored
 from . import attachments as files
 from . import bot, wait
 from .models import AuthorKind, Channel, Conversation, ConversationState, Message, Presence
+from .wechat import outbox as wechat_outbox
 
 # How much one message may hold; the form says the same (maxlength).
 MESSAGE_MAX = 2000
@@ -120,15 +121,18 @@ def post_message(
     for checked in attachments:
         files.store(message=message, checked=checked)
     conversation.last_message_at = now
+    said = [message]  # what the buyer is told back (an agent's reply, the bot's answer)
     if kind == AuthorKind.BUYER:
         if conversation.state == S.CLOSED:
             conversation.state, conversation.closed_at, conversation.agent = S.SELF_SERVICE, None, None
         if bot.wants_person(body) and conversation.state == S.SELF_SERVICE:
-            _queue(conversation, now)
+            said.append(_queue(conversation, now))
         elif conversation.state == S.SELF_SERVICE and body:
             reply = bot.answer(conversation, body)
-            system_message(conversation, reply.sentence, link=reply.link)
+            said.append(system_message(conversation, reply.sentence, link=reply.link))
     conversation.save()
+    # The buyer who wrote by WeChat is answered there too (kept as an outbox row, sent after commit).
+    wechat_outbox.relay(conversation=conversation, messages=said)
     return message
 
 
@@ -156,10 +160,10 @@ def system_message(conversation: Conversation, sentence: Sentence, *, link: str 
     )
 
 
-def _queue(conversation: Conversation, now) -> None:
+def _queue(conversation: Conversation, now) -> Message:
     conversation.state, conversation.queued_at = S.QUEUED, now
     estimate = wait.estimate(conversation)
-    system_message(conversation, estimate.sentence())
+    return system_message(conversation, estimate.sentence())
 
 
 @transaction.atomic

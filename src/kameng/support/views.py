@@ -1,13 +1,17 @@
 """Customer-service pages: the help centre (public), a buyer's conversation (chat that works with a
 plain form POST and refreshes itself with a small script), and the agents' queue and conversation."""
 
+import logging
 import uuid
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from kameng.accounts.permissions import role_required
 from kameng.orders.models import Order
@@ -15,9 +19,13 @@ from kameng.refunds import selectors as refunds
 from kameng.refunds.progress import progress
 
 from . import attachments, commitments, selectors, services, wait
+from . import wechat_inbox as wechat
 from .forms import CallbackForm, CallForm
-from .models import Answer, Commitment, ConversationState, MessageAttachment
+from .models import Answer, Commitment, ConversationState, MessageAttachment, WeChatBinding
 from .services import ANSWERING_ROLES, SupportError
+from .wechat import protocol as wechat_protocol
+
+log = logging.getLogger(__name__)
 
 OFFICIAL = {"email": "support@kameng.local", "hotline": "400-820-6166", "wechat": "卡盟官方服务号"}
 
@@ -60,6 +68,8 @@ def _transcript(conversation, *, for_staff: bool, after: int = 0) -> list[dict]:
             "link": m.link,
             "internal": m.internal,
             "channel": m.get_channel_display(),
+            # A person's message that came by another door than the chat says which (邮件, 微信公众号).
+            "via": m.get_channel_display() if m.channel not in ("web", "system") else "",
             "at": m.created_at,
             "read": m.read_at is not None,
             "attachments": [_attachment(a) for a in m.attachments.all()],
@@ -304,3 +314,82 @@ def _staff_page(request, conv, call_form):
 def staff_conversation_messages(request, conversation_id: int):
     conv = selectors.staff_conversation(conversation_id, request.user)
     return _messages_json(request, conv, for_staff=True)
+
+
+# --- WeChat official account ---------------------------------------------------------------------------
+
+
+def _plain(text: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def wechat_door(request):
+    """WeChat's server URL (SPEC §12). GET is WeChat's echo check; POST a message, kept at once and
+    answered "success" (the reply goes out later by the customer-service interface). Every request is
+    signed with the shared token; the log says what was refused, never the token or the signature."""
+    token = settings.WECHAT_TOKEN
+    if not token:
+        log.warning("wechat: a request came but KAMENG_WECHAT_TOKEN is not set")
+        return _plain("wechat channel not configured", 503)
+    q = request.GET
+    timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+    if not wechat_protocol.signed(token, q.get("signature", ""), timestamp, nonce):
+        log.warning("wechat: refused a request with a wrong or missing signature (%s)", request.method)
+        return _plain("invalid signature", 403)
+    if request.method != "POST":
+        # The echo check changes nothing, so a replayed one is harmless: only messages are time-boxed.
+        return _plain(q.get("echostr", ""))
+    if not wechat_protocol.fresh(timestamp):
+        log.warning("wechat: refused a signed message with an old or future timestamp (replay)")
+        return _plain("stale timestamp", 403)
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        length = 0
+    if length > wechat_protocol.MAX_BODY:
+        log.warning("wechat: refused a body of %d bytes", length)
+        return _plain("body too large", 413)
+    body = request.body
+    if len(body) > wechat_protocol.MAX_BODY:
+        return _plain("body too large", 413)
+    try:
+        incoming = wechat_protocol.parse(body)
+    except wechat_protocol.Malformed as e:
+        log.warning("wechat: refused a malformed message: %s", e)
+        return _plain("malformed message", 400)
+    inbound, new = wechat.receive(incoming=incoming, raw=body)
+    if not new:
+        log.info("wechat: message %s came again; kept once", inbound.pk)
+    return _plain("success")
+
+
+@login_required
+def wechat_binding(request):
+    """绑定微信公众号: a code to send to the official account, the binding there is, unbinding."""
+    code = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "code":
+            try:
+                code = wechat.new_bind_code(buyer=request.user)
+            except SupportError as e:
+                flash.error(request, str(e))
+        elif action == "unbind":
+            if wechat.unbind(buyer=request.user):
+                flash.success(request, _("已解除微信绑定。微信里的新消息不会再进入您的会话。"))
+            return redirect("support:wechat")
+        else:
+            flash.error(request, _("请求无效，请重试。"))
+            return redirect("support:wechat")
+    return render(
+        request,
+        "support/wechat.html",
+        {
+            "binding": WeChatBinding.objects.filter(buyer=request.user).first(),
+            "code": code,
+            "official": OFFICIAL,
+            "minutes": int(wechat.CODE_TTL.total_seconds() // 60),
+        },
+    )
