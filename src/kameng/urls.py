@@ -16,6 +16,8 @@ urlpatterns = [
     path("wallet/", include("kameng.wallet.urls")),
     path("refunds/", include("kameng.refunds.urls")),
     path("support/", include("kameng.support.urls")),
+    # Payment channels (WeChat Pay, Alipay) notify complaints here: a door, signature-checked.
+    path("channels/pay/", include("kameng.support.paychannel.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

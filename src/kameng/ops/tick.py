@@ -39,4 +39,7 @@ def tick(now=None) -> dict:
     from kameng.support.commitments import fire_due
 
     done.update(fire_due(now))
+    from kameng.support.paychannel.outbox import tick as complaints_tick
+
+    done.update(complaints_tick(now))
     return done

@@ -75,6 +75,7 @@ class EventKind(models.TextChoices):
     DEADLINE_PASSED = "deadline_passed", _("时限已到")
     ESCALATED = "escalated", _("升级督办")
     APPEAL_WINDOW_CLOSED = "appeal_window_closed", _("申诉期结束")
+    CHANNEL_COMPLAINT = "channel_complaint", _("支付渠道投诉")
 
 
 class SellerAnswer(models.TextChoices):

@@ -434,6 +434,10 @@ SENTENCES = {
         _("已升级至客服主管督办，新时限 %(t)s") % {"t": _local(d.get("deadline"))}
     ),
     EventKind.APPEAL_WINDOW_CLOSED: lambda d, case: _("申诉期已过，申请结束"),
+    EventKind.CHANNEL_COMPLAINT: lambda d, case: (
+        _("买家向%(c)s投诉（投诉单号 %(n)s），诉求 %(a)s")
+        % {"c": d.get("channel_label", ""), "n": d.get("complaint_id", ""), "a": _yuan(d.get("amount"))}
+    ),
 }
 
 

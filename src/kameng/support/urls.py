@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .paychannel import views as paychannel
 
 app_name = "support"
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/messages/", views.conversation_messages, name="conversation_messages"),
     path("staff/", views.staff_queue, name="staff_queue"),
+    path("staff/complaints/", paychannel.staff_list, name="staff_complaints"),
     path("staff/c/<int:conversation_id>/", views.staff_conversation, name="staff_conversation"),
     path(
         "staff/c/<int:conversation_id>/messages/",
