@@ -5,32 +5,11 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# The channels' own deadlines (SPEC §8), kept as rows admins edit when a channel changes its rules.
-# WeChat Pay 消费者投诉: first reply by the end of the next day, resolved within 3 days; WeChat Mini
-# Program 交易投诉: 48 h. Alipay 交易投诉 is our own default (not a figure Alipay publishes): first
-# reply within 24 h, resolved within 3 days.
-RULES = [
-    ("wechatpay", "consumer", "微信支付 消费者投诉", 1, "end_of_day", 3, "days", True),
-    ("wechatpay", "mini_program", "微信小程序 交易投诉", 48, "hours", 48, "hours", False),
-    ("alipay", "trade", "支付宝 交易投诉", 24, "hours", 3, "days", True),
-]
-
-
 def seed_rules(apps, schema_editor):
-    Rule = apps.get_model("support", "ChannelComplaintRule")
-    for channel, kind, name, first, first_unit, resolve, resolve_unit, default in RULES:
-        Rule.objects.get_or_create(
-            channel=channel,
-            kind=kind,
-            defaults={
-                "name": name,
-                "first_reply": first,
-                "first_reply_unit": first_unit,
-                "resolve": resolve,
-                "resolve_unit": resolve_unit,
-                "is_default": default,
-            },
-        )
+    # The channels' own deadlines (SPEC §8), kept as rows admins edit when a channel changes its rules.
+    from kameng.support.paychannel.deadlines import ensure_default_rules
+
+    ensure_default_rules(apps.get_model("support", "ChannelComplaintRule"))
 
 
 class Migration(migrations.Migration):

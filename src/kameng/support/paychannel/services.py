@@ -6,7 +6,7 @@ outbox row (`ChannelCall`) sent after commit by `outbox`."""
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -29,22 +29,19 @@ from ..models import (
     Channel,
     ChannelCall,
     ChannelComplaint,
-    ChannelComplaintRule,
     ConversationState,
-    DeadlineUnit,
     Message,
     PayChannel,
 )
 from ..services import SupportError
 from .client import signature_ok
+from .deadlines import deadlines, rule_for
 from .outbox import call, lock_complaint
 
 log = logging.getLogger(__name__)
 
 REPLY_MAX = 200  # WeChat Pay's reply (response_content) takes at most 200 characters
 TEXT_MAX = 5000
-# Used only when no rule row matches (an admin deleted them): the strictest of the seeded ones.
-FALLBACK = (24, DeadlineUnit.HOURS, 48, DeadlineUnit.HOURS)
 S = ChannelComplaint.State
 
 
@@ -102,36 +99,6 @@ def _field(data: dict, name: str, limit: int, *, required: bool = False) -> str:
     if required and not value.strip():
         raise ValueError(name)
     return value.strip()
-
-
-# --- deadlines ------------------------------------------------------------------------------------
-
-
-def rule_for(channel: str, kind: str) -> ChannelComplaintRule | None:
-    rules = ChannelComplaintRule.objects.filter(channel=channel)
-    found = rules.filter(kind=kind).first() if kind else None
-    return found or rules.filter(is_default=True).first()
-
-
-def due(start: datetime, count: int, unit: str) -> datetime:
-    """`count` hours or days after `start`, or the end (24:00, Beijing time) of the day `count` days
-    after the day of `start` ("by the end of the next day" is 1 END_OF_DAY)."""
-    if unit == DeadlineUnit.HOURS:
-        return start + timedelta(hours=count)
-    if unit == DeadlineUnit.DAYS:
-        return start + timedelta(days=count)
-    tz = timezone.get_default_timezone()
-    day = timezone.localtime(start, tz).date() + timedelta(days=count + 1)
-    return datetime.combine(day, time.min, tzinfo=tz)
-
-
-def deadlines(rule: ChannelComplaintRule | None, start: datetime) -> tuple[datetime, datetime]:
-    if rule is None:
-        first, first_unit, resolve, resolve_unit = FALLBACK
-    else:
-        first, first_unit = rule.first_reply, rule.first_reply_unit
-        resolve, resolve_unit = rule.resolve, rule.resolve_unit
-    return due(start, first, first_unit), due(start, resolve, resolve_unit)
 
 
 # --- a notification arrives -----------------------------------------------------------------------
