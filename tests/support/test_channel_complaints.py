@@ -124,6 +124,22 @@ def test_the_same_notification_three_times_is_one_complaint_and_changes_nothing_
     assert (Message.objects.count(), Event.objects.count()) == (messages, events)
 
 
+def test_the_sandbox_channel_notifies_each_complaint_more_than_once_and_it_is_stored_once():
+    order = platform_order(f.buyer())
+
+    answers = client_for("alipay").complain(
+        times=3,
+        complaint_id="2026120822001400000001",
+        out_trade_no=order.payments.get().out_trade_no,
+        detail="没有交付",
+        amount=order.amount,
+    )
+
+    assert [a.status for a in answers] == [200, 200, 200]
+    assert [a.created for a in answers] == [True, False, False]
+    assert complaint_of(order).kind == "trade"  # no type given: Alipay's default rule
+
+
 def test_a_notification_with_news_updates_the_complaint_for_staff_only(client):
     order = platform_order(f.buyer())
     notify(client, order)

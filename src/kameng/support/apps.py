@@ -13,7 +13,8 @@ class SupportConfig(AppConfig):
 
         from .models import PayChannel
         from .paychannel.client import SandboxPayChannel, register
+        from .paychannel.services import receive
 
         if settings.SANDBOX:
             for channel in PayChannel.values:
-                register(channel, SandboxPayChannel(channel))
+                register(channel, SandboxPayChannel(channel, deliver=receive))

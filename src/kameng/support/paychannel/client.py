@@ -9,6 +9,7 @@ complaint that asked for money.
 
 import hmac
 import json
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -54,8 +55,12 @@ def signature_ok(body: bytes, signature: str) -> bool:
 
 
 class SandboxPayChannel(PayChannelClient):
-    def __init__(self, channel: str):
+    def __init__(self, channel: str, *, deliver: Callable[..., object] | None = None):
+        """`deliver(channel=, body=, signature=)` is our webhook's handler: the sandbox posts its
+        notifications to it, as a real channel posts to the URL (handed in, so this module does not
+        import the code it runs)."""
         self.channel = channel
+        self.deliver = deliver
         self.failures = 0
 
     def fail_next(self, times: int) -> None:
@@ -99,6 +104,12 @@ class SandboxPayChannel(PayChannelClient):
         """A signed notification as the channel would post it (the sandbox's own control)."""
         body = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
         return body, sign(body, secret())
+
+    def complain(self, *, times: int = 2, **fields) -> list:
+        """The buyer complains at the channel: it notifies us, more than once, as real channels do
+        (they retry until they read success, and sometimes after). Returns each delivery's answer."""
+        body, signature = self.notification(**fields)
+        return [self.deliver(channel=self.channel, body=body, signature=signature) for _ in range(times)]
 
 
 CLIENTS: dict[str, PayChannelClient] = {}

@@ -81,22 +81,29 @@ def flush(complaint_id: int) -> int:
         client = client_for(complaint.channel)
     except KeyError:
         log.warning("no client for pay channel %s: complaint %s waits", complaint.channel, complaint.pk)
+        failed(complaint.calls.filter(sent_at__isnull=True), "no client for this channel")
         return 0
     sent = 0
     for pending in complaint.calls.filter(sent_at__isnull=True).order_by("id"):
         try:
             client.send(pending)
         except ChannelError as e:
-            ChannelCall.objects.filter(pk=pending.pk, sent_at__isnull=True).update(
-                attempts=F("attempts") + 1,
-                last_error=str(e)[:200],
-                next_attempt_at=timezone.now() + retry_delay(pending.attempts + 1),
-            )
+            failed(ChannelCall.objects.filter(pk=pending.pk, sent_at__isnull=True), str(e))
             log.info("pay-channel call %s not taken yet: %s", pending.key, e)
             return sent
         accepted(pending.pk)
         sent += 1
     return sent
+
+
+def failed(calls, error: str) -> None:
+    """Count an attempt the channel did not take and push the next one out by the backoff."""
+    for pk, attempts in calls.values_list("pk", "attempts"):
+        ChannelCall.objects.filter(pk=pk, sent_at__isnull=True).update(
+            attempts=F("attempts") + 1,
+            last_error=error[:200],
+            next_attempt_at=timezone.now() + retry_delay(attempts + 1),
+        )
 
 
 @transaction.atomic
