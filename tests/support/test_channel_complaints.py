@@ -109,6 +109,9 @@ def test_a_signed_notification_opens_one_complaint_a_case_and_a_message_in_the_b
     conversation = Conversation.objects.get(buyer=buyer, order=order)
     assert conversation.urgent and conversation.state == "queued"
     assert any(t.startswith("您在微信支付提交的投诉已转入本会话") for t in texts(conversation))
+    client.force_login(agent())
+    timeline = client.get(f"/refunds/staff/{case.pk}/").content.decode()
+    assert "买家向微信支付投诉（投诉单号 200000020261208000001），诉求 ¥88.00" in timeline
 
 
 def test_the_same_notification_three_times_is_one_complaint_and_changes_nothing_more(client):

@@ -436,7 +436,11 @@ SENTENCES = {
     EventKind.APPEAL_WINDOW_CLOSED: lambda d, case: _("申诉期已过，申请结束"),
     EventKind.CHANNEL_COMPLAINT: lambda d, case: (
         _("买家向%(c)s投诉（投诉单号 %(n)s），诉求 %(a)s")
-        % {"c": d.get("channel_label", ""), "n": d.get("complaint_id", ""), "a": _yuan(d.get("amount"))}
+        % {
+            "c": _(d["channel_label"]) if d.get("channel_label") else "",
+            "n": d.get("complaint_id", ""),
+            "a": _yuan(d.get("amount")),
+        }
     ),
 }
 

@@ -12,7 +12,8 @@ from .common import lock_case
 def note_channel_complaint(
     *, case_id: int, channel: str, channel_label: str, complaint_id: str, amount: int
 ) -> RefundCase:
-    """Append the complaint to the case's events (the order lock, then the case lock)."""
+    """Append the complaint to the case's events (the order lock, then the case lock).
+    `channel_label` is the channel's name as source text (translated when the timeline is read)."""
     change = lock_case(case_id)
     change.event(
         EventKind.CHANNEL_COMPLAINT,

@@ -247,7 +247,7 @@ def _join_case(channel: str, note: Notified, order) -> RefundCase | None:
     return refunds.note_channel_complaint(
         case_id=case.pk,
         channel=channel,
-        channel_label=str(label_of(PayChannel(channel))),
+        channel_label=label_of(PayChannel(channel)).text,  # the source text: shown in the reader's language
         complaint_id=note.complaint_id,
         amount=note.amount,
     )
