@@ -25,9 +25,9 @@ from kameng.support.models import (
     SandboxChannelCall,
 )
 from kameng.support.paychannel import outbox
-from kameng.support.paychannel.client import ChannelError, client_for
+from kameng.support.paychannel.client import CLIENTS, ChannelError, client_for
 from kameng.support.paychannel.deadlines import ensure_default_rules
-from kameng.support.paychannel.services import receive
+from kameng.support.paychannel.services import receive, reply
 from kameng.wallet.selectors import posted_keys
 from tests import factories as f
 from tests.orders.helpers import at_once
@@ -45,8 +45,8 @@ def _rules_and_healthy_channels(_default_policy):
     for channel in ("wechatpay", "alipay"):
         client_for(channel).fail_next(0)
     yield
-    for channel in ("wechatpay", "alipay"):
-        client_for(channel).fail_next(0)
+    for channel_client in CLIENTS.values():
+        channel_client.fail_next(0)
 
 
 def platform_order(buyer, price=88_00):
@@ -305,6 +305,19 @@ def test_a_reply_the_channel_refuses_for_now_is_sent_by_a_later_tick(
     assert call.sent_at is not None
     assert SandboxChannelCall.objects.filter(action="reply").count() == 1
     assert outbox.tick(timezone.now() + timedelta(minutes=20))["complaint_calls_resent"] == 0
+
+
+def test_without_a_client_for_the_channel_a_reply_waits_and_backs_off(client, monkeypatch):
+    order = platform_order(f.buyer())
+    notify(client, order)
+    complaint = complaint_of(order)
+    reply(complaint_id=complaint.pk, agent=agent(), text="已收到")
+    monkeypatch.delitem(CLIENTS, "wechatpay")  # a deployment with the sandbox off and no real client
+
+    assert outbox.flush(complaint.pk) == 0
+
+    call = ChannelCall.objects.get(complaint=complaint)
+    assert call.sent_at is None and call.attempts == 1 and call.next_attempt_at > timezone.now()
 
 
 def test_a_reply_too_long_for_the_channel_is_refused_with_nothing_sent(client):
