@@ -124,7 +124,7 @@ def receive(*, channel: str, body: bytes, signature: str) -> Received:
         # Not stored: nothing here to attach it to. The channel keeps retrying and shows it in the
         # merchant portal; the log line is what an operator searches for.
         log.warning(
-            "pay-channel complaint for an unknown order: channel=%s complaint=%s out_trade_no=%s",
+            "pay-channel complaint for an unknown order: channel=%s complaint=%r out_trade_no=%r",
             channel,
             note.complaint_id,
             note.out_trade_no,
