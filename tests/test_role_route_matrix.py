@@ -8,9 +8,11 @@ A route that is not in the table fails the test: a new page or endpoint has to s
 """
 
 import hashlib
+import json
 import re
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -21,12 +23,14 @@ from kameng.evidence.models import Event
 from kameng.inventory.models import CardKey
 from kameng.orders.models import Order
 from kameng.orders.services import place_order
+from kameng.payments.gateway import sign
 from kameng.payments.services import start_topup
 from kameng.refunds.models import Attachment, RefundCase
 from kameng.refunds.services import submit_refund
 from kameng.support import services as support
 from kameng.support.attachments import check_all
 from kameng.support.models import Message
+from kameng.support.paychannel.services import receive as receive_complaint
 from tests import factories as f
 from tests.refunds.helpers import PNG, delivered_custom_order, evidence_for
 
@@ -66,6 +70,7 @@ MAY = {
     "favicon.ico": EVERYONE,
     "i18n/setlang/": EVERYONE,
     "payments/notify/<str:gateway>/": EVERYONE,  # the gateway's door: signature-checked, not a login
+    "channels/pay/<str:channel>/complaints/": EVERYONE,  # payment channels' door: signature-checked
     "api/openapi.json": EVERYONE,
     "api/docs": EVERYONE,
     "api/health": EVERYONE,
@@ -139,7 +144,7 @@ MAY = {
     "casefile/<int:case_id>/evidence.zip": {"buyer_a"} | STAFF,
     "casefile/<int:case_id>/complain/": {"buyer_a"},
     "casefile/complaints/": {"supervisor", "admin"},
-    "casefile/complaints/<int:complaint_id>/": {"supervisor", "admin"},
+    "casefile/complaints/<int:complaint_no>/": {"supervisor", "admin"},
     "staff/evidence/chain/run/": {"supervisor", "admin"},
     "api/verify": EVERYONE,
     "support/start/": USERS,
@@ -160,6 +165,9 @@ MAY = {
     "api/support/conversations/<conversation_id>/close": {"buyer_a"} | ANSWERING,
     "api/support/conversations/<conversation_id>/claim": ANSWERING,
     "api/support/queue": ANSWERING,
+    "support/staff/complaints/": ANSWERING,
+    "api/support/channel-complaints": ANSWERING,
+    "api/support/channel-complaints/<complaint_id>/reply": ANSWERING,
     # staff
     "refunds/staff/": STAFF,
     "refunds/staff/<int:case_id>/": STAFF,
@@ -204,6 +212,7 @@ BODIES = {
     "api/refunds/<case_id>/transfer": {"to": "tech", "reason": "转技术"},
     "api/refunds/<case_id>/finance": {"approve": True, "note": ""},
     "api/support/conversations/<conversation_id>/messages": {"body": "插话", "client_id": "x-1"},
+    "api/support/channel-complaints/<complaint_id>/reply": {"text": "已收到"},
 }
 FORMS = {  # multipart API changes
     "api/refunds/<case_id>/seller/refuse": lambda: {"note": "已交付", "files": [png()]},
@@ -259,7 +268,8 @@ def world():
         body="买家A的私信内容",
         attachments=check_all([("付款截图.png", f.image_bytes())]),
     )
-    complaint = file_complaint(case_id=case.pk, buyer=people["buyer_a"], text="买家A的投诉内容")
+    handling = file_complaint(case_id=case.pk, buyer=people["buyer_a"], text="买家A的投诉内容")
+    complaint = channel_complaint(custom)
     return {
         "people": people,
         "values": {
@@ -275,10 +285,20 @@ def world():
             "token": "not-a-token",
             "conversation_id": conversation.pk,
             "file_id": message.attachments.get().pk,
+            "complaint_no": handling.pk,
             "complaint_id": complaint.pk,
+            "channel": "wechatpay",
         },
         "secrets": [key_order.no, custom.no, "KEY-", "买家A的私信内容", "买家A的投诉内容"],
     }
+
+
+def channel_complaint(order):
+    """Buyer A complained to WeChat Pay about the custom order (the channel's signed notification)."""
+    out_trade_no = order.payments.get().out_trade_no
+    body = json.dumps({"complaint_id": "WX-1", "out_trade_no": out_trade_no, "amount": 1}).encode()
+    signature = sign(body, settings.PAY_CHANNEL_SECRET)
+    return receive_complaint(channel="wechatpay", body=body, signature=signature).complaint
 
 
 def f_submit(buyer, order) -> RefundCase:

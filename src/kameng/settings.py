@@ -206,6 +206,9 @@ EVIDENCE_KEY = (
 SANDBOX = env_bool("KAMENG_SANDBOX", False)
 BENCH_ENDPOINTS = env_bool("KAMENG_BENCH", False)
 GATEWAY_SECRET = os.environ.get("KAMENG_GATEWAY_SECRET", "sandbox-gateway-secret")
+# Signs payment-channel complaint notifications (WeChat Pay / Alipay complaints, SPEC §8). Defaults to
+# the gateway's secret, so the deploy check on that one (kameng.E004) covers an unset one too.
+PAY_CHANNEL_SECRET = os.environ.get("KAMENG_PAY_CHANNEL_SECRET", GATEWAY_SECRET)
 SITE_URL = os.environ.get("KAMENG_SITE_URL", "http://127.0.0.1:8000")
 
 # --- WeChat official account (SPEC §12): the door /channels/wechat/ checks WeChat's signature with

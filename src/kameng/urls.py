@@ -22,6 +22,8 @@ urlpatterns = [
     path("casefile/", include("kameng.casefile.urls")),
     # The WeChat official account's server URL, as configured on WeChat's side (SPEC §12: keep it).
     path("channels/wechat/", wechat_door, name="wechat_door"),
+    # Payment channels (WeChat Pay, Alipay) notify complaints here: a door, signature-checked.
+    path("channels/pay/", include("kameng.support.paychannel.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -7,5 +7,5 @@ urlpatterns = [
     path("<int:case_id>/evidence.zip", views.evidence_bundle, name="bundle"),
     path("<int:case_id>/complain/", views.complain, name="complain"),
     path("complaints/", views.complaint_queue, name="complaints"),
-    path("complaints/<int:complaint_id>/", views.complaint_detail, name="complaint"),
+    path("complaints/<int:complaint_no>/", views.complaint_detail, name="complaint"),
 ]

@@ -71,9 +71,9 @@ def complaint_queue(request):
 
 
 @role_required(*SUPERVISING)
-def complaint_detail(request, complaint_id: int):
+def complaint_detail(request, complaint_no: int):
     complaint = (
-        Complaint.objects.select_related("case", "buyer", "conversation").filter(pk=complaint_id).first()
+        Complaint.objects.select_related("case", "buyer", "conversation").filter(pk=complaint_no).first()
     )
     if complaint is None:
         raise Http404

@@ -43,4 +43,7 @@ def tick(now=None) -> dict:
     from kameng.support.wechat_inbox import tick as wechat_tick
 
     done.update(wechat_tick(now))
+    from kameng.support.paychannel.outbox import tick as complaints_tick
+
+    done.update(complaints_tick(now))
     return done

@@ -77,6 +77,7 @@ class EventKind(models.TextChoices):
     APPEAL_WINDOW_CLOSED = "appeal_window_closed", _("申诉期结束")
     COMPLAINED = "complained", _("投诉")
     COMPLAINT_ANSWERED = "complaint_answered", _("投诉答复")
+    CHANNEL_COMPLAINT = "channel_complaint", _("支付渠道投诉")
 
 
 class SellerAnswer(models.TextChoices):

@@ -439,6 +439,14 @@ SENTENCES = {
         + _("，客服主管须在 %(t)s 前答复") % {"t": _local(d.get("due"))}
     ),
     EventKind.COMPLAINT_ANSWERED: lambda d, case: _("主管答复投诉：%(a)s") % {"a": d.get("answer", "")},
+    EventKind.CHANNEL_COMPLAINT: lambda d, case: (
+        _("买家向%(c)s投诉（投诉单号 %(n)s），诉求 %(a)s")
+        % {
+            "c": _(d["channel_label"]) if d.get("channel_label") else "",
+            "n": d.get("complaint_id", ""),
+            "a": _yuan(d.get("amount")),
+        }
+    ),
 }
 
 

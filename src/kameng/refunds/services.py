@@ -7,7 +7,7 @@ moves the case through `stages.TRANSITIONS` and records its events; see `refunds
 from .actions.appeals import appeal, contest
 from .actions.buyer import add_material, cancel, follow_up
 from .actions.common import NotFound, RefundError
-from .actions.complaints import record_complaint, record_complaint_answer
+from .actions.complaints import note_channel_complaint, record_complaint, record_complaint_answer
 from .actions.filing import EvidenceFile, submit_refund
 from .actions.finance import finance_decide
 from .actions.payout import complete_gateway_refund
@@ -56,6 +56,7 @@ __all__ = [
     "finance_decide",
     "fire_timer",
     "follow_up",
+    "note_channel_complaint",
     "preview_decision",
     "record_complaint",
     "record_complaint_answer",

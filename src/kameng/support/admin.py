@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import Answer, Promotion, WeChatBinding, WeChatInbound, WeChatOutbound
+from .models import (
+    Answer,
+    ChannelComplaint,
+    ChannelComplaintRule,
+    Promotion,
+    WeChatBinding,
+    WeChatInbound,
+    WeChatOutbound,
+)
 
 
 @admin.register(Answer)
@@ -22,6 +30,38 @@ class WeChatInboundAdmin(admin.ModelAdmin):
     list_display = ("received_at", "openid", "msg_type", "content", "outcome", "conversation")
     list_filter = ("outcome", "msg_type")
     search_fields = ("openid", "msg_id", "content")
+
+
+@admin.register(ChannelComplaintRule)
+class ChannelComplaintRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "channel",
+        "kind",
+        "first_reply",
+        "first_reply_unit",
+        "resolve",
+        "resolve_unit",
+        "is_default",
+    )
+    list_filter = ("channel",)
+
+
+@admin.register(ChannelComplaint)
+class ChannelComplaintAdmin(admin.ModelAdmin):
+    """Read-only: complaints change through their services (the webhook, replies, the tick)."""
+
+    list_display = (
+        "complaint_id",
+        "channel",
+        "order",
+        "state",
+        "first_reply_due",
+        "resolve_due",
+        "completed_at",
+    )
+    list_filter = ("channel", "state")
+    search_fields = ("complaint_id", "payment_ref", "order__no")
 
     def has_add_permission(self, request):
         return False
@@ -48,3 +88,6 @@ class WeChatBindingAdmin(admin.ModelAdmin):
     list_display = ("buyer", "openid", "bound_at")
     search_fields = ("openid", "buyer__username")
     raw_id_fields = ("buyer",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .paychannel import views as paychannel
 
 app_name = "support"
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("a/<int:file_id>/", views.attachment, name="attachment"),
     path("wechat/", views.wechat_binding, name="wechat"),
     path("staff/", views.staff_queue, name="staff_queue"),
+    path("staff/complaints/", paychannel.staff_list, name="staff_complaints"),
     path("staff/c/<int:conversation_id>/", views.staff_conversation, name="staff_conversation"),
     path(
         "staff/c/<int:conversation_id>/messages/",

@@ -9,6 +9,7 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -22,6 +23,9 @@ from . import attachments, commitments, selectors, services, wait
 from . import wechat_inbox as wechat
 from .forms import CallbackForm, CallForm
 from .models import Answer, Commitment, ConversationState, MessageAttachment, WeChatBinding
+from .paychannel import selectors as complaints
+from .paychannel.services import REPLY_MAX
+from .paychannel.services import reply as reply_to_channel
 from .services import ANSWERING_ROLES, SupportError
 from .wechat import protocol as wechat_protocol
 
@@ -187,7 +191,12 @@ def _buyer_context(request, conv, draft: str = "", callback_form=None) -> dict:
         "commitments": conv.commitments.order_by("due_at"),
         "official": OFFICIAL,
         "callback_form": callback_form or CallbackForm(),
+        "complaint_rows": _complaint_rows(conv),
     }
+
+
+def _complaint_rows(conv):
+    return complaints.rows(conv.channel_complaints.order_by("id"), now=timezone.now())
 
 
 @login_required
@@ -242,6 +251,15 @@ def staff_conversation(request, conversation_id: int):
                     commitment_id=int(commitment_id) if commitment_id.isdigit() else 0,
                     agent=request.user,
                 )
+            elif action == "channel_reply":
+                complaint_id = request.POST.get("complaint", "")
+                reply_to_channel(
+                    complaint_id=int(complaint_id) if complaint_id.isdigit() else 0,
+                    agent=request.user,
+                    text=request.POST.get("channel_reply", ""),
+                    conversation_id=conv.pk,
+                )
+                flash.success(request, _("回复已提交，正在发送到支付渠道。"))
             elif action == "claim":
                 services.claim(conversation_id=conv.pk, agent=request.user)
             elif action == "close":
@@ -305,6 +323,8 @@ def _staff_page(request, conv, call_form):
             "client_id": uuid.uuid4().hex,
             "max_length": services.MESSAGE_MAX,
             "poll_url": f"/support/staff/c/{conv.pk}/messages/",
+            "complaint_rows": _complaint_rows(conv),
+            "reply_max": REPLY_MAX,
         },
     )
 

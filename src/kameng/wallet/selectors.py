@@ -1,7 +1,7 @@
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from .models import AccountKind, Posting
+from .models import AccountKind, Posting, Transaction
 from .services import buyer_code
 
 
@@ -45,3 +45,8 @@ def money_left_of_orders():
         .values("total")
     )
     return Coalesce(Subquery(found), 0)
+
+
+def posted_keys(keys) -> set[str]:
+    """Which of these idempotency keys name a transaction already in the ledger. One query."""
+    return set(Transaction.objects.filter(key__in=list(keys)).values_list("key", flat=True))
