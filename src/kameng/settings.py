@@ -197,6 +197,8 @@ CARDKEY_FERNET_KEYS = [k for k in os.environ.get("KAMENG_CARDKEY_KEY", "").split
 SANDBOX = env_bool("KAMENG_SANDBOX", False)
 BENCH_ENDPOINTS = env_bool("KAMENG_BENCH", False)
 GATEWAY_SECRET = os.environ.get("KAMENG_GATEWAY_SECRET", "sandbox-gateway-secret")
+# The most conversations one agent holds at once: routing and "接下一个" stop there.
+SUPPORT_AGENT_CAP = int(os.environ.get("KAMENG_AGENT_MAX_CONVERSATIONS", "5"))
 SITE_URL = os.environ.get("KAMENG_SITE_URL", "http://127.0.0.1:8000")
 
 # `make run` serves static files itself (everything embedded); a production proxy sets this off.

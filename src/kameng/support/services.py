@@ -12,7 +12,7 @@ from kameng.accounts.permissions import has_role
 from kameng.orders.models import Order
 from kameng.sentences import Sentence, stored
 
-from . import bot, wait
+from . import bot, canned, routing, wait
 from .models import AuthorKind, Channel, Conversation, ConversationState, Message, Presence
 
 # How much one message may hold; the form says the same (maxlength).
@@ -100,6 +100,12 @@ def post_message(
     if internal and kind != AuthorKind.AGENT:
         raise SupportError(_("只有客服可以写内部备注。"))
     if kind == AuthorKind.AGENT and not internal:
+        left = canned.unfilled(body)
+        if left:
+            raise SupportError(
+                _("回复里还有未填写的变量 %(v)s，请改成实际内容后再发送（内容没有发出）。")
+                % {"v": " ".join(left)}
+            )
         _take_over(conversation, author)
     now = timezone.now()
     message = Message.objects.create(
@@ -152,6 +158,9 @@ def _queue(conversation: Conversation, now) -> None:
     conversation.state, conversation.queued_at = S.QUEUED, now
     estimate = wait.estimate(conversation)
     system_message(conversation, estimate.sentence())
+    agent = routing.pick_agent(conversation, now=now)
+    if agent is not None:
+        _take_over(conversation, agent)
 
 
 @transaction.atomic

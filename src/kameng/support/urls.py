@@ -10,6 +10,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/messages/", views.conversation_messages, name="conversation_messages"),
     path("staff/", views.staff_queue, name="staff_queue"),
+    path("staff/next/", views.staff_next, name="staff_next"),
     path("staff/c/<int:conversation_id>/", views.staff_conversation, name="staff_conversation"),
     path(
         "staff/c/<int:conversation_id>/messages/",
