@@ -136,6 +136,7 @@ MAY = {
     "support/c/<int:conversation_id>/": {"buyer_a"},
     "support/c/<int:conversation_id>/messages/": {"buyer_a"},
     "support/staff/": ANSWERING,
+    "support/staff/next/": ANSWERING,
     "support/staff/c/<int:conversation_id>/": ANSWERING,
     "support/staff/c/<int:conversation_id>/messages/": ANSWERING,
     "api/support/wait": EVERYONE,
@@ -145,6 +146,11 @@ MAY = {
     "api/support/conversations/<conversation_id>/close": {"buyer_a"} | ANSWERING,
     "api/support/conversations/<conversation_id>/claim": ANSWERING,
     "api/support/queue": ANSWERING,
+    "api/support/desk": ANSWERING,
+    "api/support/desk/next": ANSWERING,
+    "api/support/canned": ANSWERING,
+    "api/support/conversations/<conversation_id>/canned": ANSWERING,
+    "api/support/conversations/<conversation_id>/transfer": ANSWERING,
     # staff
     "refunds/staff/": STAFF,
     "refunds/staff/<int:case_id>/": STAFF,
@@ -189,6 +195,7 @@ BODIES = {
     "api/refunds/<case_id>/transfer": {"to": "tech", "reason": "转技术"},
     "api/refunds/<case_id>/finance": {"approve": True, "note": ""},
     "api/support/conversations/<conversation_id>/messages": {"body": "插话", "client_id": "x-1"},
+    "api/support/conversations/<conversation_id>/transfer": {"department": "tech", "reason": "转技术"},
 }
 FORMS = {  # multipart API changes
     "api/refunds/<case_id>/seller/refuse": lambda: {"note": "已交付", "files": [png()]},

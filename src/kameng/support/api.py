@@ -226,7 +226,7 @@ class NextOut(Schema):
     conversation: ConversationOut | None
 
 
-class TransferIn(Schema):
+class ConversationTransferIn(Schema):
     department: DepartmentCode
     reason: str = text(desk.REASON_MAX, description="转交原因（买家会看到）")
 
@@ -288,7 +288,7 @@ def desk_next(request):
 
 
 @router.post("/conversations/{conversation_id}/transfer", response={200: ConversationOut, **ERRORS})
-def transfer(request, conversation_id: ConversationId, payload: TransferIn):
+def transfer(request, conversation_id: ConversationId, payload: ConversationTransferIn):
     """Hand the conversation to a department with a reason the buyer reads (an open refund case in
     review goes with it to tech, finance or a supervisor)."""
     _answering(request)
