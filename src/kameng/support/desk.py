@@ -164,7 +164,7 @@ def _last_spoke(ref: str = "pk"):
     )
 
 
-def _conversation_filters(f: Filters, user, prefix: str = "") -> Q:
+def _conversation_filters(f: Filters, prefix: str = "") -> Q:
     q = Q()
     if f.channel:
         q &= Q(via=f.channel)
@@ -183,7 +183,7 @@ def _conversations(f: Filters, user, now: datetime) -> list[Item]:
         Conversation.objects.filter(state__in=states)
         .select_related("buyer", "order", "agent")
         .annotate(via=Coalesce(routing.buyer_channel(), Value(Channel.WEB)), last_spoke=_last_spoke())
-        .filter(_conversation_filters(f, user))
+        .filter(_conversation_filters(f))
     )
     if f.mine:
         qs = qs.filter(agent=user)
@@ -225,7 +225,7 @@ def _commitments(f: Filters, user, now: datetime) -> list[Item]:
         Commitment.objects.filter(state=Commitment.State.OPEN)
         .select_related("conversation", "conversation__buyer", "conversation__order", "agent")
         .annotate(via=Coalesce(routing.buyer_channel("conversation_id"), Value(Channel.WEB)))
-        .filter(_conversation_filters(f, user, prefix="conversation__"))
+        .filter(_conversation_filters(f, prefix="conversation__"))
     )
     if f.mine:
         qs = qs.filter(Q(agent=user) | Q(agent__isnull=True, conversation__agent=user))
