@@ -312,7 +312,9 @@ def test_translations_are_english():
     leftovers = [
         e["msgid"]
         for e in translations()
-        if e["msgid"] not in allowed and han.search(re.sub(r"（[休班]）|\([休班]\)", "", e["msgstr"]))
+        # The calendar's 休/班 marks and the canned replies' variables ({订单号}) are tokens, not words.
+        if e["msgid"] not in allowed
+        and han.search(re.sub(r"（[休班]）|\([休班]\)|\{[^{}]*\}", "", e["msgstr"]))
     ]
     assert leftovers == []
 

@@ -155,6 +155,7 @@ MAY = {
     "support/wechat/": USERS,  # 绑定微信公众号: each person binds their own WeChat
     "channels/wechat/": EVERYONE,  # WeChat's door: signed with the token, not a login (QUERIES signs it)
     "support/staff/": ANSWERING,
+    "support/staff/next/": ANSWERING,
     "support/staff/c/<int:conversation_id>/": ANSWERING,
     "support/staff/c/<int:conversation_id>/messages/": ANSWERING,
     "api/support/wait": EVERYONE,
@@ -168,6 +169,11 @@ MAY = {
     "support/staff/complaints/": ANSWERING,
     "api/support/channel-complaints": ANSWERING,
     "api/support/channel-complaints/<complaint_id>/reply": ANSWERING,
+    "api/support/desk": ANSWERING,
+    "api/support/desk/next": ANSWERING,
+    "api/support/canned": ANSWERING,
+    "api/support/conversations/<conversation_id>/canned": ANSWERING,
+    "api/support/conversations/<conversation_id>/transfer": ANSWERING,
     # staff
     "refunds/staff/": STAFF,
     "refunds/staff/<int:case_id>/": STAFF,
@@ -213,6 +219,7 @@ BODIES = {
     "api/refunds/<case_id>/finance": {"approve": True, "note": ""},
     "api/support/conversations/<conversation_id>/messages": {"body": "插话", "client_id": "x-1"},
     "api/support/channel-complaints/<complaint_id>/reply": {"text": "已收到"},
+    "api/support/conversations/<conversation_id>/transfer": {"department": "tech", "reason": "转技术"},
 }
 FORMS = {  # multipart API changes
     "api/refunds/<case_id>/seller/refuse": lambda: {"note": "已交付", "files": [png()]},

@@ -209,6 +209,8 @@ GATEWAY_SECRET = os.environ.get("KAMENG_GATEWAY_SECRET", "sandbox-gateway-secret
 # Signs payment-channel complaint notifications (WeChat Pay / Alipay complaints, SPEC §8). Defaults to
 # the gateway's secret, so the deploy check on that one (kameng.E004) covers an unset one too.
 PAY_CHANNEL_SECRET = os.environ.get("KAMENG_PAY_CHANNEL_SECRET", GATEWAY_SECRET)
+# The most conversations one agent holds at once: routing and "接下一个" stop there.
+SUPPORT_AGENT_CAP = int(os.environ.get("KAMENG_AGENT_MAX_CONVERSATIONS", "5"))
 SITE_URL = os.environ.get("KAMENG_SITE_URL", "http://127.0.0.1:8000")
 
 # --- WeChat official account (SPEC §12): the door /channels/wechat/ checks WeChat's signature with

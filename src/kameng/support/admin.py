@@ -1,7 +1,9 @@
 from django.contrib import admin
 
 from .models import (
+    AgentSkill,
     Answer,
+    CannedReply,
     ChannelComplaint,
     ChannelComplaintRule,
     Promotion,
@@ -91,3 +93,17 @@ class WeChatBindingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ("title", "position", "is_active")
+    list_editable = ("position", "is_active")
+    search_fields = ("title", "text")
+
+
+@admin.register(AgentSkill)
+class AgentSkillAdmin(admin.ModelAdmin):
+    list_display = ("agent", "goods_kind", "channel")
+    list_filter = ("goods_kind", "channel")
+    autocomplete_fields = ("agent",)

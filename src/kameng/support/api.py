@@ -18,7 +18,7 @@ from pydantic import Field
 from kameng.apitypes import MAX_ID, NO_NUL, paged, text
 from kameng.orders.models import Order
 
-from . import attachments, selectors, services, wait
+from . import attachments, canned, desk, selectors, services, wait
 from .paychannel import selectors as complaints
 from .paychannel.services import REPLY_MAX
 from .paychannel.services import reply as reply_to_channel
@@ -321,6 +321,53 @@ class ChannelCallOut(Schema):
         return call.sent_at is not None
 
 
+# --- the desk (issue 15, item 8) --------------------------------------------------------------------
+
+DeskKind = Literal["waiting", "held", "commitment", "case"]
+ChannelCode = Literal["web", "email", "phone", "wechat", "system"]
+GoodsKindCode = Literal["card_key", "direct_topup", "activation", "custom_service"]
+DepartmentCode = Literal["tech", "seller", "finance", "supervisor"]
+
+
+class DeskItemOut(Schema):
+    kind: DeskKind
+    id: int
+    conversation_id: int | None
+    case_id: int | None
+    title: str
+    buyer: str
+    order_no: str
+    goods_kind: str
+    amount: int = Field(description="金额（分）")
+    deadline: datetime | None
+    time_left: str
+    urgent: bool
+    channel: str
+    department: str
+    holder: str
+    score: float = Field(description="剩余宽裕分钟数（越小越紧急），见 support.desk.urgency")
+    url: str
+
+
+class NextOut(Schema):
+    conversation: ConversationOut | None
+
+
+class ConversationTransferIn(Schema):
+    department: DepartmentCode
+    reason: str = text(desk.REASON_MAX, description="转交原因（买家会看到）")
+
+
+class CannedOut(Schema):
+    id: int
+    title: str
+    text: str
+
+
+class CannedFilledOut(CannedOut):
+    unfilled: list[str] = Field(description="这段文字里仍未填写的变量；含有变量的回复不能发送")
+
+
 def _answering(request) -> None:
     if not services.may_answer(request.user):
         raise HttpError(403, "forbidden")
@@ -345,3 +392,78 @@ def reply_to_complaint(request, complaint_id: ComplaintId, payload: ComplaintRep
     except SupportError as e:
         _refused(e)
     return Status(201, call)
+
+
+@router.get("/desk", response={200: list[DeskItemOut], **ERRORS})
+def desk_queue(
+    request,
+    channel: ChannelCode | None = None,
+    goods_kind: GoodsKindCode | None = None,
+    seller: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None,
+    state: DeskKind | None = None,
+    department: DepartmentCode | None = None,
+    mine: bool = False,
+):
+    """The desk: conversations waiting or held, open commitments and refund cases staff hold, the
+    most urgent first (the same order and filters as the 客服工作台 page; at most 200 items)."""
+    _answering(request)
+    services.set_presence(agent=request.user)
+    filters = desk.Filters(
+        channel=channel or "",
+        goods_kind=goods_kind or "",
+        seller=seller,
+        state=state or "",
+        department=department or "",
+        mine=mine,
+    )
+    return [
+        {**i.__dict__, "id": i.pk, "time_left": i.time_left, "url": i.url}
+        for i in desk.queue(user=request.user, filters=filters)[:200]
+    ]
+
+
+@router.post("/desk/next", response={200: NextOut, **ERRORS})
+def desk_next(request):
+    """Take the most urgent waiting conversation you have a skill for (none waiting: null)."""
+    _answering(request)
+    try:
+        conversation = desk.assign_next(agent=request.user)
+    except SupportError as e:
+        _refused(e)
+    if conversation is None:
+        return {"conversation": None}
+    return {"conversation": _conversation(selectors.conversations().get(pk=conversation.pk))}
+
+
+@router.post("/conversations/{conversation_id}/transfer", response={200: ConversationOut, **ERRORS})
+def transfer(request, conversation_id: ConversationId, payload: ConversationTransferIn):
+    """Hand the conversation to a department with a reason the buyer reads (an open refund case in
+    review goes with it to tech, finance or a supervisor)."""
+    _answering(request)
+    selectors.staff_conversation(conversation_id, request.user)
+    try:
+        desk.transfer(
+            conversation_id=conversation_id,
+            agent=request.user,
+            department=payload.department,
+            reason=payload.reason,
+        )
+    except SupportError as e:
+        _refused(e)
+    return _conversation(selectors.staff_conversation(conversation_id, request.user))
+
+
+@router.get("/canned", response={200: list[CannedOut], **ERRORS})
+def canned_list(request):
+    """The canned replies as written, variables included."""
+    _answering(request)
+    return [{"id": r.pk, "title": r.title, "text": r.text} for r in canned.replies()]
+
+
+@router.get("/conversations/{conversation_id}/canned", response={200: list[CannedFilledOut], **ERRORS})
+def canned_for(request, conversation_id: ConversationId):
+    """The canned replies filled in for this conversation (order number, amount, deadline, your 工号,
+    the buyer); a variable without a value here stays as written and is listed in `unfilled`."""
+    _answering(request)
+    conversation = selectors.staff_conversation(conversation_id, request.user)
+    return canned.rendered(conversation, request.user)

@@ -15,7 +15,7 @@ from kameng.orders.models import Order
 from kameng.sentences import Sentence, stored
 
 from . import attachments as files
-from . import bot, wait
+from . import bot, canned, routing, wait
 from .models import AuthorKind, Channel, Conversation, ConversationState, Message, Presence
 from .wechat import outbox as wechat_outbox
 
@@ -107,6 +107,12 @@ def post_message(
     if internal and kind != AuthorKind.AGENT:
         raise SupportError(_("只有客服可以写内部备注。"))
     if kind == AuthorKind.AGENT and not internal:
+        left = canned.unfilled(body)
+        if left:
+            raise SupportError(
+                _("回复里还有未填写的变量 %(v)s，请改成实际内容后再发送（内容没有发出）。")
+                % {"v": " ".join(left)}
+            )
         _take_over(conversation, author)
     now = timezone.now()
     message = Message.objects.create(
@@ -163,7 +169,11 @@ def system_message(conversation: Conversation, sentence: Sentence, *, link: str 
 def _queue(conversation: Conversation, now) -> Message:
     conversation.state, conversation.queued_at = S.QUEUED, now
     estimate = wait.estimate(conversation)
-    return system_message(conversation, estimate.sentence())
+    message = system_message(conversation, estimate.sentence())
+    agent = routing.pick_agent(conversation, now=now)
+    if agent is not None:
+        _take_over(conversation, agent)
+    return message
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ urlpatterns = [
     path("wechat/", views.wechat_binding, name="wechat"),
     path("staff/", views.staff_queue, name="staff_queue"),
     path("staff/complaints/", paychannel.staff_list, name="staff_complaints"),
+    path("staff/next/", views.staff_next, name="staff_next"),
     path("staff/c/<int:conversation_id>/", views.staff_conversation, name="staff_conversation"),
     path(
         "staff/c/<int:conversation_id>/messages/",

@@ -11,18 +11,28 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from kameng.accounts.permissions import role_required
+from kameng.catalog.models import GoodsKind, Seller
 from kameng.orders.models import Order
 from kameng.refunds import selectors as refunds
 from kameng.refunds.progress import progress
 
-from . import attachments, commitments, selectors, services, wait
+from . import attachments, canned, commitments, desk, routing, selectors, services, wait, workspace
 from . import wechat_inbox as wechat
 from .forms import CallbackForm, CallForm
-from .models import Answer, Commitment, ConversationState, MessageAttachment, WeChatBinding
+from .models import (
+    Answer,
+    Channel,
+    Commitment,
+    ConversationState,
+    Department,
+    MessageAttachment,
+    WeChatBinding,
+)
 from .paychannel import selectors as complaints
 from .paychannel.services import REPLY_MAX
 from .paychannel.services import reply as reply_to_channel
@@ -31,6 +41,13 @@ from .wechat import protocol as wechat_protocol
 
 log = logging.getLogger(__name__)
 
+QUEUE_SHOWN = 200
+DESK_KINDS = [
+    ("waiting", gettext_lazy("等待人工")),
+    ("held", gettext_lazy("处理中")),
+    ("commitment", gettext_lazy("承诺与回电")),
+    ("case", gettext_lazy("退款申请")),
+]
 OFFICIAL = {"email": "support@kameng.local", "hotline": "400-820-6166", "wechat": "卡盟官方服务号"}
 
 
@@ -74,6 +91,7 @@ def _transcript(conversation, *, for_staff: bool, after: int = 0) -> list[dict]:
             "channel": m.get_channel_display(),
             # A person's message that came by another door than the chat says which (邮件, 微信公众号).
             "via": m.get_channel_display() if m.channel not in ("web", "system") else "",
+            "channel_code": m.channel,
             "at": m.created_at,
             "read": m.read_at is not None,
             "attachments": [_attachment(a) for a in m.attachments.all()],
@@ -227,13 +245,42 @@ def _messages_json(request, conv, *, for_staff: bool):
 @role_required(*ANSWERING_ROLES)
 @require_safe
 def staff_queue(request):
+    """The desk: everything waiting for staff, most urgent first; the filters narrow it (a plain GET
+    form; with htmx only the list is redrawn)."""
     services.set_presence(agent=request.user)
-    waiting, held = selectors.queue()
-    return render(
-        request,
-        "support/staff_queue.html",
-        {"waiting": waiting[:100], "held": held[:100], "wait": wait.estimate()},
-    )
+    filters = desk.Filters.parse(request.GET)
+    items = desk.queue(user=request.user, filters=filters)
+    context = {
+        "items": items[:QUEUE_SHOWN],
+        "total": len(items),
+        "filters": filters,
+        "wait": wait.estimate(),
+        "channels": Channel.choices,
+        "goods_kinds": GoodsKind.choices,
+        "sellers": Seller.objects.order_by("name").values_list("pk", "name")[:200],
+        "kinds": DESK_KINDS,
+        "departments": Department.choices,
+        "cap": routing.agent_cap(),
+        "mine_count": routing.loads([request.user.pk]).get(request.user.pk, 0),
+    }
+    if request.htmx:
+        return render(request, "support/_desk_items.html", context)
+    return render(request, "support/staff_queue.html", context)
+
+
+@role_required(*ANSWERING_ROLES)
+@require_POST
+def staff_next(request):
+    """接下一个: the most urgent waiting conversation this agent has a skill for."""
+    try:
+        conv = desk.assign_next(agent=request.user)
+    except SupportError as e:
+        flash.error(request, str(e))
+        return redirect("support:staff_queue")
+    if conv is None:
+        flash.info(request, _("现在没有您可以接待的等待中会话。"))
+        return redirect("support:staff_queue")
+    return redirect("support:staff_conversation", conversation_id=conv.pk)
 
 
 @role_required(*ANSWERING_ROLES)
@@ -264,6 +311,14 @@ def staff_conversation(request, conversation_id: int):
                 services.claim(conversation_id=conv.pk, agent=request.user)
             elif action == "close":
                 services.close(conversation_id=conv.pk, user=request.user)
+            elif action == "transfer":
+                desk.transfer(
+                    conversation_id=conv.pk,
+                    agent=request.user,
+                    department=request.POST.get("department", ""),
+                    reason=request.POST.get("reason", ""),
+                )
+                flash.success(request, _("已转交。"))
             else:
                 services.post_message(
                     conversation_id=conv.pk,
@@ -275,10 +330,23 @@ def staff_conversation(request, conversation_id: int):
                 )
         except (SupportError, attachments.AttachmentError) as e:
             flash.error(request, str(e))
+            if action == "reply":  # the draft stays in the box: nothing the agent wrote is lost
+                return _staff_page(request, conv, CallForm(), draft=request.POST.get("body", ""))
         return redirect("support:staff_conversation", conversation_id=conv.pk)
     services.set_presence(agent=request.user)
     services.mark_read(conversation=conv, reader=request.user)
-    return _staff_page(request, conv, CallForm())
+    return _staff_page(request, conv, CallForm(), draft=_canned_draft(request, conv))
+
+
+def _canned_draft(request, conv) -> str:
+    """`?canned=<id>`: that canned reply filled in for this conversation, for the reply box."""
+    raw = request.GET.get("canned", "")
+    if not raw.isdigit() or len(raw) > 18:
+        return ""
+    reply = canned.replies().filter(pk=int(raw)).first()
+    if reply is None:
+        return ""
+    return canned.fill(reply.text, canned.values_for(conv, request.user))
 
 
 def _log_call(request, conv):
@@ -305,13 +373,19 @@ def _log_call(request, conv):
     return _staff_page(request, conv, form)
 
 
-def _staff_page(request, conv, call_form):
+def _staff_page(request, conv, call_form, draft: str = ""):
     case = refunds.cases().filter(order_id=conv.order_id).order_by("-id").first() if conv.order_id else None
     transcript = _transcript(conv, for_staff=True)
     return render(
         request,
         "support/staff_conversation.html",
         {
+            **workspace.facts(conv),
+            "draft": draft,
+            "unfilled": canned.unfilled(draft),
+            "canned_replies": canned.replies(),
+            "departments": Department.choices,
+            "calls": conv.calls.select_related("agent"),
             "call_form": call_form,
             "commitments": conv.commitments.select_related("agent").order_by("due_at"),
             "open_state": Commitment.State.OPEN,

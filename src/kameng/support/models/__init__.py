@@ -1,13 +1,16 @@
 """Customer service's data (SPEC §8), one module per area; every model is importable from here."""
 
 from .conversations import (
+    AgentSkill,
     Answer,
     AuthorKind,
     Call,
+    CannedReply,
     Channel,
     Commitment,
     Conversation,
     ConversationState,
+    Department,
     Message,
     MessageAttachment,
     Presence,
@@ -24,9 +27,11 @@ from .paychannel import (
 from .wechat import WeChatBindCode, WeChatBinding, WeChatInbound, WeChatOutbound
 
 __all__ = [
+    "AgentSkill",
     "Answer",
     "AuthorKind",
     "Call",
+    "CannedReply",
     "Channel",
     "ChannelCall",
     "ChannelComplaint",
@@ -35,6 +40,7 @@ __all__ = [
     "Conversation",
     "ConversationState",
     "DeadlineUnit",
+    "Department",
     "Message",
     "MessageAttachment",
     "PayChannel",

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kameng.catalog.models import GoodsKind
 from kameng.sentences import say
 
 
@@ -33,6 +34,15 @@ class ConversationState(models.TextChoices):
     CLOSED = "closed", _("已结束")
 
 
+class Department(models.TextChoices):
+    """Where an agent hands a conversation that needs someone else (SPEC §8: transfer with a reason)."""
+
+    TECH = "tech", _("技术核实")
+    SELLER_RELATIONS = "seller", _("商家对接")
+    FINANCE = "finance", _("财务")
+    SUPERVISOR = "supervisor", _("主管")
+
+
 class Conversation(models.Model):
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conversations"
@@ -52,6 +62,10 @@ class Conversation(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A transfer: the department now holding it and why (shown to the buyer and in its queue).
+    department = models.CharField(_("转交部门"), max_length=12, choices=Department.choices, blank=True)
+    transfer_reason = models.CharField(_("转交原因"), max_length=200, blank=True)
+    transferred_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("客服会话")
@@ -256,3 +270,44 @@ class MessageAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class AgentSkill(models.Model):
+    """What an agent is routed: conversations about one goods kind and/or from one channel (blank:
+    any). Routing is opt-in: an agent with no skill is never handed conversations automatically,
+    but may still take any by hand."""
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skills")
+    goods_kind = models.CharField(_("商品类型"), max_length=20, choices=GoodsKind.choices, blank=True)
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("客服技能")
+        verbose_name_plural = _("客服技能")
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "goods_kind", "channel"], name="one_skill_row_per_agent")
+        ]
+
+    def __str__(self) -> str:
+        any_ = str(_("不限"))
+        return (
+            f"{self.agent} · {self.get_goods_kind_display() or any_} · {self.get_channel_display() or any_}"
+        )
+
+
+class CannedReply(models.Model):
+    """A reply agents insert and edit before sending. Variables in the text ({订单号}, {金额},
+    {截止时间}, {工号}, {买家}) are filled in for the conversation at hand (support.desk.fill)."""
+
+    title = models.CharField(_("标题"), max_length=60)
+    text = models.TextField(_("内容"), help_text=_("可用变量：{订单号} {金额} {截止时间} {工号} {买家}"))
+    is_active = models.BooleanField(_("启用"), default=True)
+    position = models.PositiveSmallIntegerField(_("排序"), default=100)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("快捷回复")
+        verbose_name_plural = _("快捷回复")
+
+    def __str__(self) -> str:
+        return self.title
