@@ -2,6 +2,9 @@
 retries), ask for a person, claim, close, mark read, say whether an agent is online. Each function
 is one transaction and locks the conversation row before it changes it."""
 
+from email.utils import make_msgid
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +16,16 @@ from kameng.orders.models import Order
 from kameng.sentences import Sentence, stored
 
 from . import bot, wait
-from .models import AuthorKind, Channel, Conversation, ConversationState, Message, Presence
+from .models import (
+    AuthorKind,
+    Channel,
+    Conversation,
+    ConversationState,
+    InboundMail,
+    Message,
+    OutboundMail,
+    Presence,
+)
 
 # How much one message may hold; the form says the same (maxlength).
 MESSAGE_MAX = 2000
@@ -111,6 +123,8 @@ def post_message(
         internal=internal,
         body=body,
     )
+    if kind == AuthorKind.AGENT and not internal:
+        mail_reply(conversation, message)
     conversation.last_message_at = now
     if kind == AuthorKind.BUYER:
         if conversation.state == S.CLOSED:
@@ -211,3 +225,79 @@ def set_presence(*, agent, status: str = Presence.Status.ONLINE) -> Presence:
         user=agent, defaults={"status": status, "seen_at": timezone.now()}
     )
     return presence
+
+
+# How much of a mail's text one message keeps (the whole mail stays in InboundMail.raw).
+CHANNEL_MESSAGE_MAX = 20_000
+
+
+@transaction.atomic
+def post_from_channel(
+    *,
+    conversation_id: int,
+    buyer,
+    body: str,
+    client_id: str,
+    channel: str,
+    urgent: bool = False,
+    quiet: bool = False,
+) -> Message:
+    """A buyer's message that came by another channel (an email), stored once per `client_id` and as
+    long as the channel delivered it. `urgent` (紧急退款) marks the conversation and puts it in the
+    queue for a person; `quiet` (a flood of mail) stores it without the bot answering."""
+    conversation = lock_conversation(conversation_id)
+    if conversation.buyer_id != buyer.pk:
+        raise SupportError(_("会话不存在。"))
+    existing = conversation.messages.filter(client_id=client_id).first() if client_id else None
+    if existing is not None:
+        return existing
+    body = (body or "").strip()[:CHANNEL_MESSAGE_MAX]
+    now = timezone.now()
+    message = Message.objects.create(
+        conversation=conversation,
+        client_id=client_id[:CLIENT_ID_MAX],
+        channel=channel,
+        author_kind=AuthorKind.BUYER,
+        author=buyer,
+        body=body,
+    )
+    conversation.last_message_at = now
+    if conversation.state == S.CLOSED:
+        conversation.state, conversation.closed_at, conversation.agent = S.SELF_SERVICE, None, None
+    if urgent:
+        conversation.urgent = True
+    if conversation.state == S.SELF_SERVICE and (urgent or bot.wants_person(body)):
+        _queue(conversation, now)
+    elif conversation.state == S.SELF_SERVICE and not quiet:
+        reply = bot.answer(conversation, body)
+        mail_reply(conversation, system_message(conversation, reply.sentence, link=reply.link))
+    conversation.save()
+    return message
+
+
+def mail_reply(conversation: Conversation, message: Message) -> OutboundMail | None:
+    """A public answer goes out by email too when the buyer's last message came by email: the outbox
+    row is written in this transaction and sent after commit (kameng.support.mail.outbound)."""
+    last = conversation.messages.filter(author_kind=AuthorKind.BUYER).order_by("-id").first()
+    if last is None or last.channel != Channel.EMAIL:
+        return None
+    mail = (
+        conversation.inbound_mails.exclude(state=InboundMail.State.DUPLICATE)
+        .defer("raw")
+        .order_by("-id")
+        .first()
+    )
+    if mail is None or not mail.sender or mail.throttled:
+        return None
+    subject = mail.subject or str(conversation)
+    references = " ".join(dict.fromkeys([*mail.references_list(), mail.msgid]))
+    return OutboundMail.objects.create(
+        message=message,
+        conversation=conversation,
+        to_address=mail.sender,
+        subject=(subject if subject.lower().startswith("re:") else f"Re: {subject}")[:500],
+        msgid=make_msgid(domain=settings.SUPPORT_MAIL_DOMAIN),
+        in_reply_to=mail.msgid,
+        references=references.strip(),
+        next_attempt_at=timezone.now(),
+    )

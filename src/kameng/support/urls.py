@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .mail import views as mail_views
 
 app_name = "support"
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     path("c/<int:conversation_id>/messages/", views.conversation_messages, name="conversation_messages"),
     path("staff/", views.staff_queue, name="staff_queue"),
     path("staff/c/<int:conversation_id>/", views.staff_conversation, name="staff_conversation"),
+    path("staff/mail/", mail_views.staff_mail, name="staff_mail"),
+    path("staff/mail/<int:mail_id>/raw/", mail_views.staff_mail_raw, name="staff_mail_raw"),
     path(
         "staff/c/<int:conversation_id>/messages/",
         views.staff_conversation_messages,

@@ -5,6 +5,7 @@ import uuid
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -249,6 +250,7 @@ def _staff_page(request, conv, call_form):
             "client_id": uuid.uuid4().hex,
             "max_length": services.MESSAGE_MAX,
             "poll_url": f"/support/staff/c/{conv.pk}/messages/",
+            "flagged_mails": conv.inbound_mails.filter(Q(needs_review=True) | Q(throttled=True)).defer("raw"),
         },
     )
 
