@@ -57,3 +57,14 @@ def product(
 def told(user, words: str, link: str | None = None) -> int:
     """How many of `user`'s notices say `words` (as the user reads them), with `link` if given."""
     return sum(words in n.message and (link is None or n.link == link) for n in user.notices.all())
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 8), **save_options) -> bytes:
+    """A real image, decodable by any viewer (the evidence tests' 1-pixel PNG is only a signature)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, format=fmt, **save_options)
+    return out.getvalue()

@@ -23,6 +23,7 @@ from kameng.payments.services import start_topup
 from kameng.refunds.models import Attachment, RefundCase
 from kameng.refunds.services import submit_refund
 from kameng.support import services as support
+from kameng.support.attachments import check_all
 from kameng.support.models import Message
 from tests import factories as f
 from tests.refunds.helpers import PNG, delivered_custom_order, evidence_for
@@ -135,6 +136,7 @@ MAY = {
     "support/order/<str:no>/": {"buyer_a"},
     "support/c/<int:conversation_id>/": {"buyer_a"},
     "support/c/<int:conversation_id>/messages/": {"buyer_a"},
+    "support/a/<int:file_id>/": {"buyer_a"} | ANSWERING,
     "support/staff/": ANSWERING,
     "support/staff/c/<int:conversation_id>/": ANSWERING,
     "support/staff/c/<int:conversation_id>/messages/": ANSWERING,
@@ -142,6 +144,7 @@ MAY = {
     "api/support/conversations": USERS,
     "api/support/conversations/<conversation_id>/messages": {"buyer_a"} | ANSWERING,
     "api/support/conversations/<conversation_id>/person": {"buyer_a"},
+    "api/support/conversations/<conversation_id>/files": {"buyer_a"} | ANSWERING,
     "api/support/conversations/<conversation_id>/close": {"buyer_a"} | ANSWERING,
     "api/support/conversations/<conversation_id>/claim": ANSWERING,
     "api/support/queue": ANSWERING,
@@ -193,6 +196,10 @@ BODIES = {
 FORMS = {  # multipart API changes
     "api/refunds/<case_id>/seller/refuse": lambda: {"note": "已交付", "files": [png()]},
     "api/refunds/<case_id>/evidence": lambda: {"item": "chat", "note": "截图", "file": png()},
+    "api/support/conversations/<conversation_id>/files": lambda: {
+        "body": "截图",
+        "files": [SimpleUploadedFile("shot.png", f.image_bytes(), content_type="image/png")],
+    },
 }
 DENIED = {401, 403, 404, 405}
 
@@ -234,7 +241,12 @@ def world():
     attachment = Attachment.objects.filter(case=case).first()
     trade, _url = start_topup(user=people["buyer_a"], amount=10_00)
     conversation = support.conversation_for(buyer=people["buyer_a"], order=key_order)
-    support.post_message(conversation_id=conversation.pk, author=people["buyer_a"], body="买家A的私信内容")
+    message = support.post_message(
+        conversation_id=conversation.pk,
+        author=people["buyer_a"],
+        body="买家A的私信内容",
+        attachments=check_all([("付款截图.png", f.image_bytes())]),
+    )
     return {
         "people": people,
         "values": {
@@ -249,6 +261,7 @@ def world():
             "uidb64": "MQ",
             "token": "not-a-token",
             "conversation_id": conversation.pk,
+            "file_id": message.attachments.get().pk,
         },
         "secrets": [key_order.no, custom.no, "KEY-", "买家A的私信内容"],
     }

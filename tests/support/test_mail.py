@@ -5,6 +5,7 @@ is filed once; a flood is kept but not answered; an agent's reply goes out by em
 comes back into the same conversation; the IMAP mailbox is fetched once however often it is read."""
 
 import email
+import io
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from PIL import Image
 
 from kameng.accounts.models import Role
 from kameng.accounts.services import register_buyer
@@ -189,24 +191,38 @@ def test_raw_8bit_gbk_headers_and_q_encoded_words_are_read():
     assert parse(q).subject == "陶喆退款"
 
 
-def test_attachments_with_rfc2231_and_encoded_word_chinese_names_are_kept(listener, client):
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "red").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_attachments_with_chinese_names_are_stored_checked_and_a_disguised_one_refused(listener, client):
     buyer = buyer_with_email("att@example.com")
     mail = MIMEMultipart()
     mail["Subject"], mail["From"], mail["To"] = "附件", "att@example.com", SUPPORT
     mail.attach(MIMEText("截图见附件", "plain", "utf-8"))
-    first = MIMEApplication(b"%PDF-1.4 invoice", "pdf")
-    first.add_header("Content-Disposition", "attachment", filename=("gbk", "", "发票 陶喆.pdf"))
-    mail.attach(first)
-    second = MIMEApplication(b"hello", "octet-stream")
-    second.add_header("Content-Disposition", "attachment", filename=Header("订单截图.txt", "gb2312").encode())
-    mail.attach(second)
+    image = MIMEApplication(png(), "octet-stream")
+    image.add_header("Content-Disposition", "attachment", filename=("gbk", "", "订单截图 陶喆.png"))
+    mail.attach(image)
+    text = MIMEApplication("卡密：ABC-123".encode(), "octet-stream")
+    text.add_header("Content-Disposition", "attachment", filename=Header("聊天记录.txt", "gb2312").encode())
+    mail.attach(text)
+    disguised = MIMEApplication(b"MZ\x90\x00\x03" + b"\x00" * 200, "octet-stream")
+    disguised.add_header("Content-Disposition", "attachment", filename=("utf-8", "", "发票.pdf"))
+    mail.attach(disguised)
     send(listener, mail)
 
     stored = InboundMail.objects.get()
-    assert [a["name"] for a in stored.attachments] == ["发票 陶喆.pdf", "订单截图.txt"]
+    assert [a["name"] for a in stored.attachments] == ["订单截图 陶喆.png", "聊天记录.txt", "发票.pdf"]
     message = Message.objects.get(author_kind="buyer")
+    files = {a.original_name: a for a in message.attachments.all()}
+    assert files["订单截图 陶喆.png"].content_type == "image/png" and files["订单截图 陶喆.png"].file
+    assert files["聊天记录.txt"].file.read().decode() == "卡密：ABC-123"
+    assert files["发票.pdf"].refused and not files["发票.pdf"].file
+    assert stored.needs_review and "发票.pdf" in " ".join(stored.problem_texts())
     shown = page(client, buyer, message.conversation)
-    assert "截图见附件" in shown and "发票 陶喆.pdf" in shown
+    assert "截图见附件" in shown and "订单截图 陶喆.png" in shown and "发票.pdf" in shown
 
 
 def test_undecodable_text_is_flagged_for_a_person_and_the_raw_mail_kept(listener, client):

@@ -8,14 +8,16 @@ from datetime import datetime
 from typing import Annotated
 
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
+from ninja.files import UploadedFile
 from pydantic import Field
 
 from kameng.apitypes import MAX_ID, NO_NUL, text
 from kameng.orders.models import Order
 
-from . import selectors, services, wait
+from . import attachments, selectors, services, wait
 from .services import MESSAGE_MAX, SupportError
 
 router = Router(tags=["support"])
@@ -41,6 +43,15 @@ class ConversationOut(Schema):
     last_message_at: datetime | None
 
 
+class AttachmentOut(Schema):
+    id: int
+    kind: str
+    name: str
+    size: int
+    url: str = Field(description="下载地址（需登录；空表示文件未保存）")
+    refused: str = Field(description="未保存的原因；空表示已保存")
+
+
 class MessageOut(Schema):
     id: int
     author: str
@@ -51,6 +62,7 @@ class MessageOut(Schema):
     link: str
     at: datetime
     read: bool
+    attachments: list[AttachmentOut]
 
 
 class MessageIn(Schema):
@@ -91,6 +103,17 @@ def _messages(conversation, *, for_staff: bool, after: int) -> list[dict]:
             "link": m.link,
             "at": m.created_at,
             "read": m.read_at is not None,
+            "attachments": [
+                {
+                    "id": a.pk,
+                    "kind": a.kind,
+                    "name": a.original_name,
+                    "size": a.size,
+                    "url": f"/support/a/{a.pk}/" if a.file else "",
+                    "refused": a.refused,
+                }
+                for a in m.attachments.all()
+            ],
         }
         for m in selectors.messages_of(conversation, for_staff=for_staff, after=after)
     ]
@@ -153,6 +176,42 @@ def post(request, conversation_id: ConversationId, payload: MessageIn):
         )
     except SupportError as e:
         _refused(e)
+    return Status(201, _messages(conversation, for_staff=True, after=message.pk - 1)[0])
+
+
+class FilesForm(Schema):
+    body: str = text(MESSAGE_MAX, description="随文件发送的文字（可空）")
+    client_id: str = text(64, description="发送方为这条消息生成的 id：重试时带同一个 id，只保存一次")
+    internal: bool = False
+
+
+@router.post(
+    "/conversations/{conversation_id}/files",
+    response={201: MessageOut, **ERRORS},
+    summary="发送图片、语音、视频或文件（multipart，字段 files，最多 5 个，每个 ≤ 20MB）",
+)
+def post_files(
+    request,
+    conversation_id: ConversationId,
+    payload: Form[FilesForm],
+    files: File[list[UploadedFile]] = None,
+):
+    conversation, _for_staff = _visible(request, conversation_id)
+    uploads = files or []
+    if not uploads:
+        raise HttpError(400, str(SupportError(_("请选择要发送的文件。"))))
+    try:
+        checked = attachments.check_uploads(uploads)
+        message = services.post_message(
+            conversation_id=conversation.pk,
+            author=request.user,
+            body=payload.body,
+            client_id=payload.client_id,
+            internal=payload.internal,
+            attachments=checked,
+        )
+    except (SupportError, attachments.AttachmentError) as e:
+        raise HttpError(400, str(e)) from e
     return Status(201, _messages(conversation, for_staff=True, after=message.pk - 1)[0])
 
 

@@ -339,3 +339,35 @@ class OutboundMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to_address} {self.subject[:40]}"
+
+
+class MessageAttachment(models.Model):
+    """A file sent with a message (image, voice note, video, file). Checked by its bytes; images are
+    re-encoded so that no script or metadata (EXIF location, comments) rides along. A file that was
+    refused (a mail's disguised attachment) is kept as a row with its name and the reason, no file."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("图片")
+        VOICE = "voice", _("语音")
+        VIDEO = "video", _("视频")
+        FILE = "file", _("文件")
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="attachments")
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    file = models.FileField(upload_to="chat/%Y/%m/", blank=True)
+    original_name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(max_length=60, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    # The digest of the bytes as received (evidence), and of what is stored (after re-encoding).
+    original_sha256 = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    refused = models.CharField(_("未保存原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("消息附件")
+        verbose_name_plural = _("消息附件")
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -30,7 +30,11 @@ def staff_conversation(conversation_id: int, user) -> Conversation:
 
 def messages_of(conversation: Conversation, *, for_staff: bool, after: int = 0):
     """The transcript in order; internal notes only for staff; `after` resumes from the last seen id."""
-    qs = Message.objects.filter(conversation=conversation, pk__gt=after).select_related("author")
+    qs = (
+        Message.objects.filter(conversation=conversation, pk__gt=after)
+        .select_related("author")
+        .prefetch_related("attachments")
+    )
     if not for_staff:
         qs = qs.filter(internal=False)
     return qs.order_by("id")

@@ -2,6 +2,7 @@
 retries), ask for a person, claim, close, mark read, say whether an agent is online. Each function
 is one transaction and locks the conversation row before it changes it."""
 
+from collections.abc import Sequence
 from email.utils import make_msgid
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from kameng.accounts.permissions import has_role
 from kameng.orders.models import Order
 from kameng.sentences import Sentence, stored
 
+from . import attachments as files
 from . import bot, wait
 from .models import (
     AuthorKind,
@@ -98,9 +100,12 @@ def post_message(
     client_id: str = "",
     internal: bool = False,
     channel: str = Channel.WEB,
+    attachments: Sequence[files.Checked] = (),
 ) -> Message:
-    """Add a person's message. A retry with the same `client_id` returns the message already stored.
-    A buyer's message in self-service is answered from the facts when the platform knows the answer."""
+    """Add a person's message, with the files already checked by `attachments.check_all` (outside
+    the lock: re-encoding an image takes time). A retry with the same `client_id` returns the message
+    already stored. A buyer's message in self-service is answered from the facts when the platform
+    knows the answer."""
     client_id = (client_id or "").strip()[:CLIENT_ID_MAX]
     conversation = lock_conversation(conversation_id)
     kind = _author_kind(conversation, author)
@@ -108,7 +113,7 @@ def post_message(
         existing = conversation.messages.filter(client_id=client_id).first()
         if existing is not None:
             return existing
-    body = check_body(body)
+    body = check_body(body) if body.strip() or not attachments else ""
     if internal and kind != AuthorKind.AGENT:
         raise SupportError(_("只有客服可以写内部备注。"))
     if kind == AuthorKind.AGENT and not internal:
@@ -123,6 +128,8 @@ def post_message(
         internal=internal,
         body=body,
     )
+    for checked in attachments:
+        files.store(message=message, checked=checked)
     if kind == AuthorKind.AGENT and not internal:
         mail_reply(conversation, message)
     conversation.last_message_at = now
@@ -131,7 +138,7 @@ def post_message(
             conversation.state, conversation.closed_at, conversation.agent = S.SELF_SERVICE, None, None
         if bot.wants_person(body) and conversation.state == S.SELF_SERVICE:
             _queue(conversation, now)
-        elif conversation.state == S.SELF_SERVICE:
+        elif conversation.state == S.SELF_SERVICE and body:
             reply = bot.answer(conversation, body)
             system_message(conversation, reply.sentence, link=reply.link)
     conversation.save()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("order/<str:no>/", views.order_chat, name="order"),
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/messages/", views.conversation_messages, name="conversation_messages"),
+    path("a/<int:file_id>/", views.attachment, name="attachment"),
     path("staff/", views.staff_queue, name="staff_queue"),
     path("staff/c/<int:conversation_id>/", views.staff_conversation, name="staff_conversation"),
     path("staff/mail/", mail_views.staff_mail, name="staff_mail"),

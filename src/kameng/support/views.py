@@ -6,7 +6,7 @@ import uuid
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -15,9 +15,9 @@ from kameng.orders.models import Order
 from kameng.refunds import selectors as refunds
 from kameng.refunds.progress import progress
 
-from . import commitments, selectors, services, wait
+from . import attachments, commitments, selectors, services, wait
 from .forms import CallbackForm, CallForm
-from .models import Answer, Commitment, ConversationState
+from .models import Answer, Commitment, ConversationState, MessageAttachment
 from .services import ANSWERING_ROLES, SupportError
 
 OFFICIAL = {"email": "support@kameng.local", "hotline": "400-820-6166", "wechat": "卡盟官方服务号"}
@@ -63,9 +63,53 @@ def _transcript(conversation, *, for_staff: bool, after: int = 0) -> list[dict]:
             "channel": m.get_channel_display(),
             "at": m.created_at,
             "read": m.read_at is not None,
+            "attachments": [_attachment(a) for a in m.attachments.all()],
         }
         for m in selectors.messages_of(conversation, for_staff=for_staff, after=after)
     ]
+
+
+def _attachment(a: MessageAttachment) -> dict:
+    return {
+        "id": a.pk,
+        "kind": a.kind,
+        "name": a.original_name,
+        "size": a.size,
+        "url": f"/support/a/{a.pk}/" if a.file else "",
+        "refused": a.refused,
+    }
+
+
+def _uploaded(request) -> list[attachments.Checked]:
+    """The files sent with the form, checked (images re-encoded) before anything is stored."""
+    return attachments.check_uploads(request.FILES.getlist("files"))
+
+
+@login_required
+@require_safe
+def attachment(request, file_id: int):
+    """A file of a message: to the buyer of the conversation (not internal notes) and to staff."""
+    att = MessageAttachment.objects.select_related("message__conversation").filter(pk=file_id).first()
+    if att is None or not att.file:
+        raise Http404
+    message = att.message
+    own = message.conversation.buyer_id == request.user.pk and not message.internal
+    if not own and not services.may_answer(request.user):
+        raise Http404
+    try:
+        fh = att.file.open("rb")
+    except OSError:
+        raise Http404 from None
+    inline = att.kind != MessageAttachment.Kind.FILE or att.content_type == "application/pdf"
+    response = FileResponse(
+        fh,
+        as_attachment=not inline,
+        filename=att.original_name,
+        content_type=att.content_type if inline else "application/octet-stream",
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+    return response
 
 
 @login_required
@@ -84,8 +128,9 @@ def conversation(request, conversation_id: int):
                     author=request.user,
                     body=request.POST.get("body", ""),
                     client_id=request.POST.get("client_id", ""),
+                    attachments=_uploaded(request),
                 )
-        except SupportError as e:
+        except (SupportError, attachments.AttachmentError) as e:
             flash.error(request, str(e))
             return render(
                 request,
@@ -199,8 +244,9 @@ def staff_conversation(request, conversation_id: int):
                     body=request.POST.get("body", ""),
                     client_id=request.POST.get("client_id", ""),
                     internal=request.POST.get("internal") == "1",
+                    attachments=_uploaded(request),
                 )
-        except SupportError as e:
+        except (SupportError, attachments.AttachmentError) as e:
             flash.error(request, str(e))
         return redirect("support:staff_conversation", conversation_id=conv.pk)
     services.set_presence(agent=request.user)

@@ -31,8 +31,39 @@
       a.textContent = " " + list.dataset.linkLabel;
       p.appendChild(a);
     }
-    li.append(who, " ", when, p);
+    li.append(who, " ", when);
+    if (m.text) li.appendChild(p);
+    (m.attachments || []).forEach(function (a) { li.appendChild(attachment(a)); });
     return li;
+  }
+
+  function attachment(a) {
+    var div = document.createElement("div");
+    div.className = "att att-" + a.kind;
+    var el;
+    if (a.refused) {
+      el = document.createElement("span");
+      el.className = "muted";
+      el.textContent = a.name + " " + list.dataset.refusedLabel + ": " + a.refused;
+    } else if (a.kind === "image") {
+      el = document.createElement("a");
+      el.href = a.url;
+      var img = document.createElement("img");
+      img.src = a.url;
+      img.alt = a.name;
+      el.appendChild(img);
+    } else if (a.kind === "voice" || a.kind === "video") {
+      el = document.createElement(a.kind === "voice" ? "audio" : "video");
+      el.controls = true;
+      el.src = a.url;
+      el.title = a.name;
+    } else {
+      el = document.createElement("a");
+      el.href = a.url;
+      el.textContent = a.name;
+    }
+    div.appendChild(el);
+    return div;
   }
 
   function poll() {

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_noop
 from kameng.orders.models import Order
 from kameng.sentences import Sentence, stored
 
+from .. import attachments as files
 from .. import services
 from ..models import Channel, Conversation, InboundMail, OutboundMail
 from .parse import ParsedMail, message_id_key, parse
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 ORDER_NO = re.compile(r"(?<![A-Za-z0-9])(KM\d{10,30})(?!\d)", re.IGNORECASE)
 URGENT = re.compile(r"紧急退款|緊急退款")
 FLOOD_LIMIT = 20
+MAX_ATTACHMENTS = 20
 FLOOD_WINDOW = timedelta(minutes=10)
 S = InboundMail.State
 
@@ -229,9 +231,7 @@ def message_body(mail: InboundMail) -> str:
     text = mail.text.strip()
     if mail.subject and mail.subject not in text[:200]:
         text = f"【{mail.subject}】\n{text}".strip()
-    if mail.attachments:
-        text += "\n" + "\n".join(f"📎 {a['name']}" for a in mail.attachments)
-    return text.strip() or "-"
+    return text or ("-" if not mail.attachments else "")
 
 
 def client_id(mail: InboundMail) -> str:
@@ -245,7 +245,31 @@ def client_id(mail: InboundMail) -> str:
 
 
 def store_attachments(mail: InboundMail, message, parsed: ParsedMail) -> None:
-    """Kept with the raw mail; filed as message attachments once support.attachments exists."""
+    """Each attachment checked and stored with the message (support.attachments); one that is
+    refused is kept as its name and the reason, and the mail is flagged. The raw mail has them all."""
+    if message.attachments.exists():  # the message was filed before (a retry): stored then
+        return
+    for number, part in enumerate(parsed.attachments):
+        if number >= MAX_ATTACHMENTS:
+            reason = Sentence(
+                gettext_noop("一封邮件最多保存 %(n)d 个附件，其余见原始邮件"), n=MAX_ATTACHMENTS
+            )
+            files.note_refused(message=message, name=part.name, reason=str(reason))
+            mail.problems.append(stored(reason))
+            break
+        try:
+            with transaction.atomic():
+                files.attach(message=message, name=part.name, data=part.data)
+        except files.AttachmentError as refused:
+            files.note_refused(message=message, name=part.name, reason=str(refused))
+            mail.problems.append(
+                stored(
+                    Sentence(gettext_noop("附件“%(name)s”未保存：%(why)s"), name=part.name, why=str(refused))
+                )
+            )
+    if mail.problems:
+        mail.needs_review = True
+        mail.save(update_fields=["problems", "needs_review"])
 
 
 def needing_a_person():
