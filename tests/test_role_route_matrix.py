@@ -24,6 +24,7 @@ from kameng.refunds.models import Attachment, RefundCase
 from kameng.refunds.services import submit_refund
 from kameng.support import services as support
 from kameng.support.attachments import check_all
+from kameng.support.mail.inbound import store_raw
 from kameng.support.models import Message
 from tests import factories as f
 from tests.refunds.helpers import PNG, delivered_custom_order, evidence_for
@@ -140,6 +141,8 @@ MAY = {
     "support/staff/": ANSWERING,
     "support/staff/c/<int:conversation_id>/": ANSWERING,
     "support/staff/c/<int:conversation_id>/messages/": ANSWERING,
+    "support/staff/mail/": ANSWERING,  # mails that need a person (strangers, unreadable)
+    "support/staff/mail/<int:mail_id>/raw/": ANSWERING,  # a mail's raw bytes: staff who answer only
     "api/support/wait": EVERYONE,
     "api/support/conversations": USERS,
     "api/support/conversations/<conversation_id>/messages": {"buyer_a"} | ANSWERING,
@@ -247,9 +250,11 @@ def world():
         body="买家A的私信内容",
         attachments=check_all([("付款截图.png", f.image_bytes())]),
     )
+    mail = store_raw(raw="Subject: x\r\n\r\n买家A的私信内容\r\n".encode(), source="smtp")
     return {
         "people": people,
         "values": {
+            "mail_id": mail.pk,
             "pk": product.pk,
             "product_id": product.pk,
             "no": key_order.no,

@@ -337,6 +337,10 @@ def test_an_agent_reply_goes_out_by_email_and_the_answer_comes_back_to_the_same_
 
     agent = f.staff(Role.AGENT, agent_no="8866")
     client.force_login(agent)
+    assert (
+        "公开回复也会发送到 wang@example.com"
+        in client.get(f"/support/staff/c/{conversation.pk}/").content.decode()
+    )
     reply = client.post(f"/support/staff/c/{conversation.pk}/", {"body": "已为您核实，今天补发。"})
     assert reply.status_code == 302
     assert outbound.send_due() == 1 and outbound.send_due() == 0
@@ -461,3 +465,13 @@ def test_imap_mail_is_fetched_once_however_often_the_mailbox_is_read(dovecot, cl
     bodies = sorted(Message.objects.filter(author_kind="buyer").values_list("body", flat=True))
     assert len(bodies) == 2 and "邮箱里的第一封" in bodies[0]
     assert all(m.conversation.buyer == buyer for m in Message.objects.filter(author_kind="buyer"))
+
+
+def test_an_auto_reply_is_kept_but_never_answered_so_two_robots_cannot_loop(listener):
+    buyer_with_email("away@example.com")
+    away = text_mail("我正在休假，退款进度请稍后。", "utf-8", subject="自动回复", sender="away@example.com")
+    away["Auto-Submitted"] = "auto-replied"
+    send(listener, away)
+
+    assert Message.objects.filter(author_kind="buyer").count() == 1
+    assert not Message.objects.filter(author_kind="system").exists() and not OutboundMail.objects.exists()

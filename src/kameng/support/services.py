@@ -282,10 +282,10 @@ def post_from_channel(
     return message
 
 
-def mail_reply(conversation: Conversation, message: Message) -> OutboundMail | None:
-    """A public answer goes out by email too when the buyer's last message came by email: the outbox
-    row is written in this transaction and sent after commit (kameng.support.mail.outbound)."""
-    last = conversation.messages.filter(author_kind=AuthorKind.BUYER).order_by("-id").first()
+def answered_mail(conversation: Conversation) -> InboundMail | None:
+    """The buyer's mail a public answer now would reply to by email: their latest, when their last
+    message came by email and was not part of a flood; None otherwise."""
+    last = conversation.messages.filter(author_kind=AuthorKind.BUYER).order_by("-id").only("channel").first()
     if last is None or last.channel != Channel.EMAIL:
         return None
     mail = (
@@ -294,7 +294,14 @@ def mail_reply(conversation: Conversation, message: Message) -> OutboundMail | N
         .order_by("-id")
         .first()
     )
-    if mail is None or not mail.sender or mail.throttled:
+    return mail if mail is not None and mail.sender and not mail.throttled else None
+
+
+def mail_reply(conversation: Conversation, message: Message) -> OutboundMail | None:
+    """A public answer goes out by email too when the buyer's last message came by email: the outbox
+    row is written in this transaction and sent after commit (kameng.support.mail.outbound)."""
+    mail = answered_mail(conversation)
+    if mail is None:
         return None
     subject = mail.subject or str(conversation)
     references = " ".join(dict.fromkeys([*mail.references_list(), mail.msgid]))

@@ -297,6 +297,7 @@ def _staff_page(request, conv, call_form):
             "max_length": services.MESSAGE_MAX,
             "poll_url": f"/support/staff/c/{conv.pk}/messages/",
             "flagged_mails": conv.inbound_mails.filter(Q(needs_review=True) | Q(throttled=True)).defer("raw"),
+            "mail_to": getattr(services.answered_mail(conv), "sender", ""),
         },
     )
 

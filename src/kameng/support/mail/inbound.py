@@ -144,7 +144,7 @@ def process(*, mail_id: int) -> InboundMail:
         client_id=client_id(mail),
         channel=Channel.EMAIL,
         urgent=mail.urgent,
-        quiet=mail.throttled or not trusted or not parsed.parsed,
+        quiet=mail.throttled or not trusted or not parsed.parsed or parsed.automatic,
     )
     if not InboundMail.objects.filter(message=message).exists():
         mail.message = message

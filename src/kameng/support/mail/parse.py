@@ -52,6 +52,7 @@ class ParsedMail:
     attachments: list[Attachment] = field(default_factory=list)
     problems: list[Sentence] = field(default_factory=list)
     parsed: bool = True  # False: too big or too many parts; only the headers were read
+    automatic: bool = False  # an auto-reply or list mail (RFC 3834): never answered automatically
 
 
 def codec_for(label: str | None) -> str | None:
@@ -167,6 +168,9 @@ def parse(raw: bytes) -> ParsedMail:
     mail = ParsedMail()
     mail.message_id = (ids_in(msg.get("Message-ID")) or [""])[0]
     mail.in_reply_to = ids_in(msg.get("In-Reply-To")) + ids_in(msg.get("References"))
+    mail.automatic = str(msg.get("Auto-Submitted", "no")).strip().lower() != "no" or str(
+        msg.get("Precedence", "")
+    ).strip().lower() in {"bulk", "junk", "list", "auto_reply"}
     name, address = parseaddr(header_text(msg.get("From"), mail.problems, gettext_noop("发件人")))
     plain_address = parseaddr(str(msg.get("From", "")))[1]
     if "@" in plain_address:  # the address as written, whatever the decoded name holds
@@ -213,11 +217,10 @@ def read_parts(parts, mail: ParsedMail) -> None:
         if not clean:
             mail.problems.append(
                 Sentence(
-                    gettext_noop("正文（标注字符集 %(label)s）有无法识别的字符，已保留原始内容"),
+                    gettext_noop("正文（标注字符集 %(label)s）有无法识别的字符，原始邮件已保留，可下载查看"),
                     label=part.get_content_charset() or "-",
                 )
             )
-            mail.attachments.append(Attachment(name="undecodable-part.txt", content_type=ctype, data=data))
         (html if ctype == "text/html" else plain).append(text)
     if plain:
         mail.text = "\n\n".join(t.strip() for t in plain).strip()
