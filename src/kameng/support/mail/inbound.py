@@ -144,7 +144,8 @@ def process(*, mail_id: int) -> InboundMail:
         client_id=client_id(mail),
         channel=Channel.EMAIL,
         urgent=mail.urgent,
-        quiet=mail.throttled or not trusted or not parsed.parsed or parsed.automatic,
+        # Nothing automatic for a flood, an unverified sender, an auto-reply, or text we could not read.
+        quiet=mail.throttled or not trusted or parsed.automatic or bool(parsed.problems),
     )
     if not InboundMail.objects.filter(message=message).exists():
         mail.message = message
