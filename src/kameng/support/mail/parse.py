@@ -100,7 +100,9 @@ def header_text(value, problems: list[Sentence], what: str) -> str:
         clean = clean and ok
         out.append(text)
     if not clean:
-        problems.append(Sentence(gettext_noop("邮件%(what)s的字符无法识别，已保留原始内容"), what=what))
+        problems.append(
+            Sentence(gettext_noop("邮件%(what)s的字符无法识别，已保留原始内容"), what=Sentence(what))
+        )
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
