@@ -67,7 +67,7 @@ def send_due(now=None, limit: int = 50) -> int:
 @transaction.atomic
 def send_one(mail_id: int) -> bool:
     mail = (
-        OutboundMail.objects.select_for_update(skip_locked=True)
+        OutboundMail.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("message", "message__author")
         .filter(pk=mail_id, state=St.PENDING)
         .first()
