@@ -483,3 +483,18 @@ def test_fetch_mail_without_a_mailbox_says_what_to_set():
 
     with pytest.raises(CommandError, match="KAMENG_IMAP_URL"):
         call_command("fetch_mail", url="")
+
+
+def test_a_mail_stored_before_a_crash_is_filed_by_the_next_tick():
+    from kameng.support.mail.inbound import store_raw
+
+    buyer = buyer_with_email("crash@example.com")
+    raw = text_mail(
+        "充值没到账", "gbk", label="gb2312", subject="充值", sender="crash@example.com"
+    ).as_bytes()
+    mail = store_raw(raw=raw, source="smtp")  # the listener stopped right after storing
+
+    assert tick()["mail_refiled"] == 1 and tick()["mail_refiled"] == 0
+    mail.refresh_from_db()
+    assert mail.state == InboundMail.State.FILED and mail.message.conversation.buyer == buyer
+    assert "充值没到账" in mail.message.body
