@@ -29,6 +29,7 @@ from kameng.refunds.models import Attachment, RefundCase
 from kameng.refunds.services import submit_refund
 from kameng.support import services as support
 from kameng.support.attachments import check_all
+from kameng.support.mail.inbound import store_raw
 from kameng.support.models import Message
 from kameng.support.paychannel.services import receive as receive_complaint
 from tests import factories as f
@@ -158,6 +159,8 @@ MAY = {
     "support/staff/next/": ANSWERING,
     "support/staff/c/<int:conversation_id>/": ANSWERING,
     "support/staff/c/<int:conversation_id>/messages/": ANSWERING,
+    "support/staff/mail/": ANSWERING,  # mails that need a person (strangers, unreadable)
+    "support/staff/mail/<int:mail_id>/raw/": ANSWERING,  # a mail's raw bytes: staff who answer only
     "api/support/wait": EVERYONE,
     "api/support/conversations": USERS,
     "api/support/conversations/<conversation_id>/messages": {"buyer_a"} | ANSWERING,
@@ -277,9 +280,11 @@ def world():
     )
     handling = file_complaint(case_id=case.pk, buyer=people["buyer_a"], text="买家A的投诉内容")
     complaint = channel_complaint(custom)
+    mail = store_raw(raw="Subject: x\r\n\r\n买家A的私信内容\r\n".encode(), source="smtp")
     return {
         "people": people,
         "values": {
+            "mail_id": mail.pk,
             "pk": product.pk,
             "product_id": product.pk,
             "no": key_order.no,

@@ -5,6 +5,7 @@ import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -230,8 +231,20 @@ SERVE_STATIC = env_bool("KAMENG_SERVE_STATIC", True)
 # --- email (password reset) ----------------------------------------------------------------
 # With KAMENG_EMAIL_HOST set, mail goes out by SMTP; otherwise (`make run`, development) each mail
 # is written as a file into var/outbox, where a developer opens the reset link. Tests use memory.
+# KAMENG_EMAIL_URL (smtp://user:password@host:port, smtps:// for TLS from the first byte,
+# ?starttls=0 to turn STARTTLS off) says the same in one variable and wins over KAMENG_EMAIL_HOST.
 EMAIL_HOST = os.environ.get("KAMENG_EMAIL_HOST", "")
-if EMAIL_HOST:
+EMAIL_URL = os.environ.get("KAMENG_EMAIL_URL", "")
+if EMAIL_URL:
+    _email = urlsplit(EMAIL_URL)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or "127.0.0.1"
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_PORT = _email.port or (465 if EMAIL_USE_SSL else 25)
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_TLS = not EMAIL_USE_SSL and parse_qs(_email.query).get("starttls", ["0"])[0] in {"1", "true"}
+elif EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_PORT = int(os.environ.get("KAMENG_EMAIL_PORT", "587"))
     EMAIL_HOST_USER = os.environ.get("KAMENG_EMAIL_USER", "")
@@ -241,6 +254,21 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "outbox"
 DEFAULT_FROM_EMAIL = os.environ.get("KAMENG_EMAIL_FROM", "kameng <noreply@kameng.local>")
+
+# --- the customer-service mailbox (SPEC §8 Email, §12) -------------------------------------------
+# Mail to support@<SUPPORT_MAIL_DOMAIN> (and the reply addresses support+<token>@…) lands in the
+# support conversations: received by `manage.py smtp_listener` (started by `serve`) on
+# 127.0.0.1:SMTP_PORT, or fetched from a mailbox by the tick when KAMENG_IMAP_URL is set
+# (imap://user:password@host:port/INBOX, imaps:// for TLS).
+SUPPORT_MAIL_DOMAIN = os.environ.get("KAMENG_SUPPORT_MAIL_DOMAIN", "kameng.local").lower()
+SUPPORT_MAIL_FROM = f"support@{SUPPORT_MAIL_DOMAIN}"
+SMTP_HOST = os.environ.get("KAMENG_SMTP_HOST", "127.0.0.1")
+SMTP_PORT = int(os.environ.get("KAMENG_SMTP_PORT", "2525"))
+IMAP_URL = os.environ.get("KAMENG_IMAP_URL", "")
+# A mail bigger than this is refused by the listener (552); one bigger than MAIL_PARSE_MAX_BYTES is
+# kept as raw bytes for a person, not parsed.
+MAIL_MAX_BYTES = int(os.environ.get("KAMENG_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))
+MAIL_PARSE_MAX_BYTES = int(os.environ.get("KAMENG_MAIL_PARSE_MAX_BYTES", str(10 * 1024 * 1024)))
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -46,4 +46,24 @@ def tick(now=None) -> dict:
     from kameng.support.paychannel.outbox import tick as complaints_tick
 
     done.update(complaints_tick(now))
+    done.update(mail(now))
+    return done
+
+
+def mail(now) -> dict:
+    """The support mailbox: replies out, mails stored but not filed, the IMAP mailbox when set. A
+    mailbox that is down is logged and tried again at the next tick; nothing else waits for it."""
+    from django.conf import settings
+
+    from kameng.support.mail.imap import fetch_imap
+    from kameng.support.mail.inbound import reprocess_pending
+    from kameng.support.mail.outbound import send_due
+
+    done = {"mail_sent": send_due(now), "mail_refiled": reprocess_pending()}
+    if settings.IMAP_URL:
+        try:
+            done["mail_fetched"] = fetch_imap()
+        except Exception:
+            log.exception("could not fetch mail from KAMENG_IMAP_URL")
+            done["mail_fetched"] = 0
     return done

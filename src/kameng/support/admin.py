@@ -6,6 +6,8 @@ from .models import (
     CannedReply,
     ChannelComplaint,
     ChannelComplaintRule,
+    InboundMail,
+    OutboundMail,
     Promotion,
     WeChatBinding,
     WeChatInbound,
@@ -65,6 +67,11 @@ class ChannelComplaintAdmin(admin.ModelAdmin):
     list_filter = ("channel", "state")
     search_fields = ("complaint_id", "payment_ref", "order__no")
 
+
+class ReadOnly(admin.ModelAdmin):
+    """Mail as it came and went: read here, changed only by the mail code (the raw bytes stay as
+    they arrived; staff download them from /support/staff/mail/)."""
+
     def has_add_permission(self, request):
         return False
 
@@ -107,3 +114,18 @@ class AgentSkillAdmin(admin.ModelAdmin):
     list_display = ("agent", "goods_kind", "channel")
     list_filter = ("goods_kind", "channel")
     autocomplete_fields = ("agent",)
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(ReadOnly):
+    list_display = ("received_at", "source", "sender", "subject", "state", "needs_review", "throttled")
+    list_filter = ("state", "needs_review", "throttled", "source")
+    search_fields = ("sender", "subject", "msgid")
+    exclude = ("raw",)
+
+
+@admin.register(OutboundMail)
+class OutboundMailAdmin(ReadOnly):
+    list_display = ("created_at", "to_address", "subject", "state", "attempts", "sent_at", "last_error")
+    list_filter = ("state",)
+    search_fields = ("to_address", "subject", "msgid")

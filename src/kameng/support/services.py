@@ -3,7 +3,9 @@ retries), ask for a person, claim, close, mark read, say whether an agent is onl
 is one transaction and locks the conversation row before it changes it."""
 
 from collections.abc import Sequence
+from email.utils import make_msgid
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +18,16 @@ from kameng.sentences import Sentence, stored
 
 from . import attachments as files
 from . import bot, canned, routing, wait
-from .models import AuthorKind, Channel, Conversation, ConversationState, Message, Presence
+from .models import (
+    AuthorKind,
+    Channel,
+    Conversation,
+    ConversationState,
+    InboundMail,
+    Message,
+    OutboundMail,
+    Presence,
+)
 from .wechat import outbox as wechat_outbox
 
 # How much one message may hold; the form says the same (maxlength).
@@ -126,6 +137,8 @@ def post_message(
     )
     for checked in attachments:
         files.store(message=message, checked=checked)
+    if kind == AuthorKind.AGENT and not internal:
+        mail_reply(conversation, message)
     conversation.last_message_at = now
     said = [message]  # what the buyer is told back (an agent's reply, the bot's answer)
     if kind == AuthorKind.BUYER:
@@ -233,3 +246,86 @@ def set_presence(*, agent, status: str = Presence.Status.ONLINE) -> Presence:
         user=agent, defaults={"status": status, "seen_at": timezone.now()}
     )
     return presence
+
+
+# How much of a mail's text one message keeps (the whole mail stays in InboundMail.raw).
+CHANNEL_MESSAGE_MAX = 20_000
+
+
+@transaction.atomic
+def post_from_channel(
+    *,
+    conversation_id: int,
+    buyer,
+    body: str,
+    client_id: str,
+    channel: str,
+    urgent: bool = False,
+    quiet: bool = False,
+) -> Message:
+    """A buyer's message that came by another channel (an email), stored once per `client_id` and as
+    long as the channel delivered it. `urgent` (紧急退款) marks the conversation and puts it in the
+    queue for a person; `quiet` (a flood of mail) stores it without the bot answering."""
+    conversation = lock_conversation(conversation_id)
+    if conversation.buyer_id != buyer.pk:
+        raise SupportError(_("会话不存在。"))
+    existing = conversation.messages.filter(client_id=client_id).first() if client_id else None
+    if existing is not None:
+        return existing
+    body = (body or "").strip()[:CHANNEL_MESSAGE_MAX]
+    now = timezone.now()
+    message = Message.objects.create(
+        conversation=conversation,
+        client_id=client_id[:CLIENT_ID_MAX],
+        channel=channel,
+        author_kind=AuthorKind.BUYER,
+        author=buyer,
+        body=body,
+    )
+    conversation.last_message_at = now
+    if conversation.state == S.CLOSED:
+        conversation.state, conversation.closed_at, conversation.agent = S.SELF_SERVICE, None, None
+    if urgent:
+        conversation.urgent = True
+    if conversation.state == S.SELF_SERVICE and (urgent or bot.wants_person(body)):
+        _queue(conversation, now)
+    elif conversation.state == S.SELF_SERVICE and not quiet:
+        reply = bot.answer(conversation, body)
+        mail_reply(conversation, system_message(conversation, reply.sentence, link=reply.link))
+    conversation.save()
+    return message
+
+
+def answered_mail(conversation: Conversation) -> InboundMail | None:
+    """The buyer's mail a public answer now would reply to by email: their latest, when their last
+    message came by email and was not part of a flood; None otherwise."""
+    last = conversation.messages.filter(author_kind=AuthorKind.BUYER).order_by("-id").only("channel").first()
+    if last is None or last.channel != Channel.EMAIL:
+        return None
+    mail = (
+        conversation.inbound_mails.exclude(state=InboundMail.State.DUPLICATE)
+        .defer("raw")
+        .order_by("-id")
+        .first()
+    )
+    return mail if mail is not None and mail.sender and not mail.throttled else None
+
+
+def mail_reply(conversation: Conversation, message: Message) -> OutboundMail | None:
+    """A public answer goes out by email too when the buyer's last message came by email: the outbox
+    row is written in this transaction and sent after commit (kameng.support.mail.outbound)."""
+    mail = answered_mail(conversation)
+    if mail is None:
+        return None
+    subject = mail.subject or str(conversation)
+    references = " ".join(dict.fromkeys([*mail.references_list(), mail.msgid]))
+    return OutboundMail.objects.create(
+        message=message,
+        conversation=conversation,
+        to_address=mail.sender,
+        subject=(subject if subject.lower().startswith("re:") else f"Re: {subject}")[:500],
+        msgid=make_msgid(domain=settings.SUPPORT_MAIL_DOMAIN),
+        in_reply_to=mail.msgid,
+        references=references.strip(),
+        next_attempt_at=timezone.now(),
+    )

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .mail import views as mail_views
 from .paychannel import views as paychannel
 
 app_name = "support"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("staff/complaints/", paychannel.staff_list, name="staff_complaints"),
     path("staff/next/", views.staff_next, name="staff_next"),
     path("staff/c/<int:conversation_id>/", views.staff_conversation, name="staff_conversation"),
+    path("staff/mail/", mail_views.staff_mail, name="staff_mail"),
+    path("staff/mail/<int:mail_id>/raw/", mail_views.staff_mail_raw, name="staff_mail_raw"),
     path(
         "staff/c/<int:conversation_id>/messages/",
         views.staff_conversation_messages,

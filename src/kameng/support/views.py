@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -399,6 +400,8 @@ def _staff_page(request, conv, call_form, draft: str = ""):
             "poll_url": f"/support/staff/c/{conv.pk}/messages/",
             "complaint_rows": _complaint_rows(conv),
             "reply_max": REPLY_MAX,
+            "flagged_mails": conv.inbound_mails.filter(Q(needs_review=True) | Q(throttled=True)).defer("raw"),
+            "mail_to": getattr(services.answered_mail(conv), "sender", ""),
         },
     )
 

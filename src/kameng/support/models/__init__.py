@@ -16,6 +16,7 @@ from .conversations import (
     Presence,
     Promotion,
 )
+from .mail import InboundMail, OutboundMail, new_reply_token
 from .paychannel import (
     ChannelCall,
     ChannelComplaint,
@@ -41,8 +42,10 @@ __all__ = [
     "ConversationState",
     "DeadlineUnit",
     "Department",
+    "InboundMail",
     "Message",
     "MessageAttachment",
+    "OutboundMail",
     "PayChannel",
     "Presence",
     "Promotion",
@@ -51,4 +54,5 @@ __all__ = [
     "WeChatBinding",
     "WeChatInbound",
     "WeChatOutbound",
+    "new_reply_token",
 ]

@@ -51,10 +51,15 @@ class Command(BaseCommand):
             ],
             "worker": worker,
             "tick": [*manage, "tick", "--loop", "--interval", "5"],
+            # Mail to support@kameng.local (SPEC §12): 127.0.0.1:KAMENG_SMTP_PORT, 2525 by default.
+            "smtp": [*manage, "smtp_listener"],
         }
         procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
         self.stdout.write(f"kameng serving on http://{host}:{port}/  (API: /api/, schema: /api/openapi.json)")
-        self.stdout.write("worker and tick running; press Ctrl+C to stop")
+        self.stdout.write(
+            f"worker, tick and SMTP listener (127.0.0.1:{settings.SMTP_PORT}, "
+            f"{settings.SUPPORT_MAIL_FROM}) running; press Ctrl+C to stop"
+        )
         if settings.SANDBOX:
             self.stdout.write("sandbox gateway and supplier ON (KAMENG_SANDBOX=1): not for production")
         stopping = False
