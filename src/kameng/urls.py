@@ -9,6 +9,7 @@ from .api import api
 urlpatterns = [
     path("", include("kameng.catalog.urls")),
     path("accounts/", include("kameng.accounts.urls")),
+    path("notices/", include("kameng.accounts.notice_urls")),
     # orders and payments spell out their paths whole (/orders/..., /seller/, /wallet/topup/,
     # /sandbox/pay/..., /payments/notify/...): their doors stayed where they were when they moved.
     path("", include("kameng.orders.urls")),
