@@ -8,12 +8,15 @@ A route that is not in the table fails the test: a new page or endpoint has to s
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from kameng.accounts.models import Role
+from kameng.accounts.services import notify
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.models import Event
 from kameng.inventory.models import CardKey
@@ -22,7 +25,9 @@ from kameng.orders.services import place_order
 from kameng.payments.services import start_topup
 from kameng.refunds.models import Attachment, RefundCase
 from kameng.refunds.services import submit_refund
+from kameng.sentences import Sentence
 from kameng.support import services as support
+from kameng.support.commitments import book_callback
 from kameng.support.models import Message
 from tests import factories as f
 from tests.refunds.helpers import PNG, delivered_custom_order, evidence_for
@@ -145,6 +150,22 @@ MAY = {
     "api/support/conversations/<conversation_id>/close": {"buyer_a"} | ANSWERING,
     "api/support/conversations/<conversation_id>/claim": ANSWERING,
     "api/support/queue": ANSWERING,
+    "api/support/conversations/<conversation_id>/calls": ANSWERING,
+    "api/support/conversations/<conversation_id>/commitments": {"buyer_a"} | ANSWERING,
+    "api/support/conversations/<conversation_id>/commitments/<commitment_id>/keep": ANSWERING,
+    "api/support/conversations/<conversation_id>/callback": {"buyer_a"},
+    "api/support/commitments": ANSWERING,
+    # the notice centre: everyone logged in, each their own notices (someone else's id: 404)
+    "notices/": USERS,
+    "notices/<int:notice_id>/read/": USERS,
+    "notices/read-all/": USERS,
+    "notices/settings/": USERS,
+    "notices/unread.json": USERS,
+    "api/notices": USERS,
+    "api/notices/unread": USERS,
+    "api/notices/<notice_id>/read": USERS,
+    "api/notices/read-all": USERS,
+    "api/notices/preferences": USERS,
     # staff
     "refunds/staff/": STAFF,
     "refunds/staff/<int:case_id>/": STAFF,
@@ -189,6 +210,15 @@ BODIES = {
     "api/refunds/<case_id>/transfer": {"to": "tech", "reason": "转技术"},
     "api/refunds/<case_id>/finance": {"approve": True, "note": ""},
     "api/support/conversations/<conversation_id>/messages": {"body": "插话", "client_id": "x-1"},
+    "api/support/conversations/<conversation_id>/calls": {
+        "direction": "in",
+        "number": "13800000000",
+        "summary": "来电",
+    },
+    "api/support/conversations/<conversation_id>/callback": {
+        "at": "2099-01-01T10:00:00+08:00",
+        "phone": "13800000000",
+    },
 }
 FORMS = {  # multipart API changes
     "api/refunds/<case_id>/seller/refuse": lambda: {"note": "已交付", "files": [png()]},
@@ -235,6 +265,13 @@ def world():
     trade, _url = start_topup(user=people["buyer_a"], amount=10_00)
     conversation = support.conversation_for(buyer=people["buyer_a"], order=key_order)
     support.post_message(conversation_id=conversation.pk, author=people["buyer_a"], body="买家A的私信内容")
+    callback = book_callback(
+        buyer=people["buyer_a"],
+        conversation_id=conversation.pk,
+        at=timezone.now() + timedelta(days=1),
+        phone="13900000001",
+    )
+    notice = notify(people["buyer_a"], Sentence("买家A的通知内容"))
     return {
         "people": people,
         "values": {
@@ -249,8 +286,10 @@ def world():
             "uidb64": "MQ",
             "token": "not-a-token",
             "conversation_id": conversation.pk,
+            "commitment_id": callback.pk,
+            "notice_id": notice.pk,
         },
-        "secrets": [key_order.no, custom.no, "KEY-", "买家A的私信内容"],
+        "secrets": [key_order.no, custom.no, "KEY-", "买家A的私信内容", "买家A的通知内容", "13900000001"],
     }
 
 

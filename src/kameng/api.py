@@ -62,6 +62,7 @@ def health(request):
 
 def _mount():
     from kameng.accounts.api import router as auth_router
+    from kameng.accounts.notice_api import router as notices_router
     from kameng.catalog.api import router as catalog_router
     from kameng.orders.api import router as orders_router
     from kameng.payments.api import router as topups_router
@@ -70,6 +71,7 @@ def _mount():
     from kameng.wallet.api import router as wallet_router
 
     api.add_router("/auth", auth_router)
+    api.add_router("/notices", notices_router)
     api.add_router("/catalog", catalog_router)
     api.add_router("/orders", orders_router)
     api.add_router("/wallet", wallet_router)

@@ -48,9 +48,9 @@ def enqueue_due_mail(now=None) -> int:
             .values_list("user_id", flat=True)
             .distinct()[:BATCH]
         )
-        Notice.objects.filter(
-            user_id__in=user_ids, mailed_at__isnull=True, mail_due_at__isnull=False
-        ).update(mail_due_at=now + LEASE)
+        Notice.objects.filter(user_id__in=user_ids, mailed_at__isnull=True, mail_due_at__isnull=False).update(
+            mail_due_at=now + LEASE
+        )
     for user_id in user_ids:
         send_notice_mail_task.enqueue(user_id)
     return len(user_ids)

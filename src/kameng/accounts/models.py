@@ -95,9 +95,7 @@ class Notice(models.Model):
             # The badge: a user's unread notices.
             models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notice_unread"),
             # The mail outbox: what is due and not sent yet.
-            models.Index(
-                fields=["mail_due_at"], condition=Q(mailed_at__isnull=True), name="notice_mail_due"
-            ),
+            models.Index(fields=["mail_due_at"], condition=Q(mailed_at__isnull=True), name="notice_mail_due"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], condition=~Q(key=""), name="notice_once_per_key")

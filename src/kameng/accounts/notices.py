@@ -68,7 +68,9 @@ def preferences(request):
     if wants and not request.user.email:
         form.add_error("email_notices", _("您的账号没有邮箱地址，无法通过邮件接收通知。"))
         return centre_with(request, form)
-    services.set_notice_preferences(user=request.user, email_notices=wants, language=form.cleaned_data["language"])
+    services.set_notice_preferences(
+        user=request.user, email_notices=wants, language=form.cleaned_data["language"]
+    )
     messages.success(request, _("通知设置已保存。"))
     return redirect("notices:centre")
 
@@ -92,7 +94,8 @@ def unread_json(request):
         {
             "unread": selectors.unread_count(request.user),
             "newest": [
-                {"id": n.pk, "text": n.message, "link": n.link, "at": n.created_at.isoformat()} for n in newest
+                {"id": n.pk, "text": n.message, "link": n.link, "at": n.created_at.isoformat()}
+                for n in newest
             ],
         },
         json_dumps_params={"ensure_ascii": False},

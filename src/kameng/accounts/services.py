@@ -1,11 +1,10 @@
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import NamedTuple
 
 from axes.utils import reset as reset_login_failures
-from django.contrib.auth.models import Group
-from datetime import timedelta
-
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 

@@ -13,7 +13,7 @@ from kameng.evidence.models import Event
 from kameng.orders.models import OrderStatus, RefundState, SupplierResult
 from kameng.sentences import say
 
-from . import policy
+from . import case_hooks, policy
 from .actions import buyer as buyer_rules
 from .actions.appeals import check_appeal
 from .actions.common import may
@@ -277,7 +277,11 @@ def events_of(case: RefundCase):
     return Event.objects.filter(stream=case.stream).select_related("actor").order_by("seq")
 
 
-def timeline(case: RefundCase, *, viewer_is_buyer: bool = False) -> list[dict]:
+def timeline(
+    case: RefundCase, *, viewer_is_buyer: bool = False, messages_for: case_hooks.Audience | None = None
+) -> list[dict]:
+    """The case's events, oldest first; with `messages_for`, the customer-service messages about
+    its order that reader may see, interleaved in time (a seller reads none)."""
     items = []
     events = list(events_of(case))
     clauses = clause_labels(e.clause for e in events)
@@ -291,6 +295,8 @@ def timeline(case: RefundCase, *, viewer_is_buyer: bool = False) -> list[dict]:
                 "kind": e.kind,
             }
         )
+    if messages_for is not None:
+        items = sorted(items + case_hooks.case_messages(case, messages_for), key=lambda item: item["at"])
     return items
 
 
