@@ -18,14 +18,16 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
 
+from kameng.accounts.mail import send_notice_mail
 from kameng.accounts.models import Notice, Role
 from kameng.accounts.services import Notification, notify, notify_many, register_buyer
 from kameng.ops.tick import tick
 from kameng.refunds.models import Stage, Timer, TimerKind
+from kameng.refunds.reminders import remind_due_soon
 from kameng.refunds.services import claim, fire_timer, seller_refuse, submit_refund
 from kameng.sentences import Sentence
 from tests import factories as f
-from tests.refunds.helpers import delivered_custom_order, evidence_for, screenshot
+from tests.refunds.helpers import at_once, delivered_custom_order, evidence_for, screenshot
 
 pytestmark = pytest.mark.django_db
 
@@ -328,3 +330,30 @@ def test_a_missed_promise_tells_its_agent_and_the_supervisors_once():
     assert f.told(agent, "承诺已逾期") == 1
     assert f.told(supervisor, "承诺已逾期") == 1
     assert sum("已逾期" in m.text for m in promise.conversation.messages.all()) == 1
+
+
+# --- races (PostgreSQL row locks and the unique key) --------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_sending_one_users_mail_at_once_send_each_notice_once(on_postgres):
+    buyer = buyer_with_email("racer")
+    notify_many([Notification(buyer.pk, Sentence("通知 %(n)d", n=i)) for i in range(3)])
+
+    results = at_once(8, lambda i: send_notice_mail(user_id=buyer.pk))
+
+    assert sorted(value for _outcome, value in results) == [0] * 7 + [3]
+    assert len(mail.outbox) == 1
+    assert not Notice.objects.filter(mailed_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ticks_reminding_at_once_write_one_reminder(on_postgres):
+    agent = f.staff(Role.AGENT)
+    case = case_in_review_held_by(agent)
+    timer = Timer.objects.get(case=case, kind=TimerKind.REVIEW, done_at__isnull=True)
+
+    results = at_once(8, lambda i: remind_due_soon(timer.due_at - timedelta(hours=1)))
+
+    assert [outcome for outcome, _value in results] == ["ok"] * 8
+    assert f.told(agent, "不足 2 小时") == 1
