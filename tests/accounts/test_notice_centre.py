@@ -133,6 +133,8 @@ def test_the_wallet_still_shows_the_latest_notices_and_the_api_marks_them_read(c
 # --- by email ----------------------------------------------------------------------------------------
 
 
+# The worker opens its own connection: on PostgreSQL it must see committed data.
+@pytest.mark.django_db(transaction=True)
 def test_a_burst_of_notices_is_one_mail_in_chinese_sent_once(drain_tasks):
     buyer = buyer_with_email("mailbuyer")
     staff_member = f.staff(Role.AGENT)
@@ -164,6 +166,8 @@ def test_a_burst_of_notices_is_one_mail_in_chinese_sent_once(drain_tasks):
     assert Notice.objects.filter(user=buyer, mailed_at__isnull=True).count() == 0
 
 
+# The worker opens its own connection: on PostgreSQL it must see committed data.
+@pytest.mark.django_db(transaction=True)
 def test_a_buyer_who_turned_mail_off_or_has_no_address_gets_none(client, drain_tasks):
     quiet = buyer_with_email("quiet")
     nobody = f.buyer()  # no email address
@@ -183,6 +187,8 @@ def test_a_buyer_who_turned_mail_off_or_has_no_address_gets_none(client, drain_t
     assert not Notice.objects.filter(mail_due_at__isnull=False, mailed_at__isnull=True).exists()
 
 
+# The worker opens its own connection: on PostgreSQL it must see committed data.
+@pytest.mark.django_db(transaction=True)
 def test_staff_who_ask_for_mail_get_it_and_the_api_sets_the_choice(client, drain_tasks):
     agent = f.staff(Role.AGENT)
     agent.email = "a1@example.com"
@@ -216,6 +222,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The worker opens its own connection: on PostgreSQL it must see committed data.
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_send_is_retried_and_goes_out_once_through_a_real_smtp_server(settings, drain_tasks):
     buyer = buyer_with_email("smtpbuyer")
     notice = notify(buyer, Sentence("退款已到账"), link="/wallet/")

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from .models import Notice, User
-from .selectors import wants_mail
+from .selectors import WANTS_MAIL, wants_mail
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,11 @@ def backoff(attempts: int) -> timedelta:
 def enqueue_due_mail(now=None) -> int:
     """Hand every user with notice mail due to a task; returns how many users."""
     now = now or timezone.now()
+    due = Notice.objects.filter(mailed_at__isnull=True, mail_due_at__lte=now)
+    # Notices of people who get no mail leave the outbox here, without a task each.
+    due.exclude(user__in=User.objects.filter(WANTS_MAIL, is_active=True)).update(mail_due_at=None)
     with transaction.atomic():
-        user_ids = list(
-            Notice.objects.filter(mailed_at__isnull=True, mail_due_at__lte=now)
-            .order_by()
-            .values_list("user_id", flat=True)
-            .distinct()[:BATCH]
-        )
+        user_ids = list(due.order_by().values_list("user_id", flat=True).distinct()[:BATCH])
         Notice.objects.filter(user_id__in=user_ids, mailed_at__isnull=True, mail_due_at__isnull=False).update(
             mail_due_at=now + LEASE
         )

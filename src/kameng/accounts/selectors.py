@@ -1,4 +1,9 @@
+from django.db.models import Q
+
 from .models import Notice, User
+
+# `wants_mail` as a filter on users: an address, and mail chosen (or left at the buyer's default).
+WANTS_MAIL = ~Q(email="") & (Q(email_notices=True) | Q(email_notices__isnull=True, is_staff=False))
 
 
 def recent_notices(user, limit: int = 10) -> list[Notice]:
