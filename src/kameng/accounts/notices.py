@@ -24,12 +24,17 @@ def preferences_form(user) -> NoticePreferencesForm:
 
 @login_required
 @require_safe
-def centre(request, form=None):
+def centre(request):
+    return render_centre(request, preferences_form(request.user))
+
+
+def render_centre(request, form, *, status: int = 200):
     page = Paginator(selectors.notices_of(request.user), 30).get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/notices.html",
-        {"page": page, "form": form or preferences_form(request.user), "has_email": bool(request.user.email)},
+        {"page": page, "form": form, "has_email": bool(request.user.email)},
+        status=status,
     )
 
 
@@ -63,26 +68,16 @@ def read_all(request):
 def preferences(request):
     form = NoticePreferencesForm(request.POST)
     if not form.is_valid():
-        return centre_with(request, form)
+        return render_centre(request, form, status=400)
     wants = form.cleaned_data["email_notices"]
     if wants and not request.user.email:
         form.add_error("email_notices", _("您的账号没有邮箱地址，无法通过邮件接收通知。"))
-        return centre_with(request, form)
+        return render_centre(request, form, status=400)
     services.set_notice_preferences(
         user=request.user, email_notices=wants, language=form.cleaned_data["language"]
     )
     messages.success(request, _("通知设置已保存。"))
     return redirect("notices:centre")
-
-
-def centre_with(request, form):
-    page = Paginator(selectors.notices_of(request.user), 30).get_page(1)
-    return render(
-        request,
-        "accounts/notices.html",
-        {"page": page, "form": form, "has_email": bool(request.user.email)},
-        status=400,
-    )
 
 
 @login_required
