@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
 
-from kameng.accounts.mail import send_notice_mail
+from kameng.accounts.mail import compose, send_notice_mail
 from kameng.accounts.models import Notice, Role
 from kameng.accounts.services import Notification, notify, notify_many, register_buyer
 from kameng.ops.tick import tick
@@ -214,6 +214,19 @@ def test_staff_who_ask_for_mail_get_it_and_the_api_sets_the_choice(client, drain
     drain_tasks()
 
     assert [m.to for m in mail.outbox] == [["a1@example.com"]]
+
+
+def test_mail_speaks_the_language_the_user_chose():
+    reader = buyer_with_email("english", language="en")
+    notice = notify(reader, Sentence("充值成功：¥%(amt)s 已到账。", amt="20.00"), link="/wallet/")
+
+    message = compose(reader, [notice])
+
+    assert "Top-up successful: ¥20.00 has been credited." in message.body
+    assert "充值成功" not in message.body
+    zhong = buyer_with_email("zhong")
+    chinese = compose(zhong, [notify(zhong, Sentence("充值成功：¥%(amt)s 已到账。", amt="1"))])
+    assert "充值成功：¥1 已到账。" in chinese.body and chinese.subject.startswith("卡盟通知")
 
 
 def free_port() -> int:
