@@ -10,13 +10,16 @@ A route that is not in the table fails the test: a new page or endpoint has to s
 import hashlib
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from kameng.accounts.models import Role
+from kameng.accounts.services import notify
 from kameng.casefile.complaints import file_complaint
 from kameng.catalog.models import GoodsKind
 from kameng.evidence.models import Event
@@ -27,8 +30,10 @@ from kameng.payments.gateway import sign
 from kameng.payments.services import start_topup
 from kameng.refunds.models import Attachment, RefundCase
 from kameng.refunds.services import submit_refund
+from kameng.sentences import Sentence
 from kameng.support import services as support
 from kameng.support.attachments import check_all
+from kameng.support.commitments import book_callback
 from kameng.support.mail.inbound import store_raw
 from kameng.support.models import Message
 from kameng.support.paychannel.services import receive as receive_complaint
@@ -177,6 +182,22 @@ MAY = {
     "api/support/canned": ANSWERING,
     "api/support/conversations/<conversation_id>/canned": ANSWERING,
     "api/support/conversations/<conversation_id>/transfer": ANSWERING,
+    "api/support/conversations/<conversation_id>/calls": ANSWERING,
+    "api/support/conversations/<conversation_id>/commitments": {"buyer_a"} | ANSWERING,
+    "api/support/conversations/<conversation_id>/commitments/<commitment_id>/keep": ANSWERING,
+    "api/support/conversations/<conversation_id>/callback": {"buyer_a"},
+    "api/support/commitments": ANSWERING,
+    # the notice centre: everyone logged in, each their own notices (someone else's id: 404)
+    "notices/": USERS,
+    "notices/<int:notice_id>/read/": USERS,
+    "notices/read-all/": USERS,
+    "notices/settings/": USERS,
+    "notices/unread.json": USERS,
+    "api/notices": USERS,
+    "api/notices/unread": USERS,
+    "api/notices/<notice_id>/read": USERS,
+    "api/notices/read-all": USERS,
+    "api/notices/preferences": USERS,
     # staff
     "refunds/staff/": STAFF,
     "refunds/staff/<int:case_id>/": STAFF,
@@ -223,6 +244,15 @@ BODIES = {
     "api/support/conversations/<conversation_id>/messages": {"body": "插话", "client_id": "x-1"},
     "api/support/channel-complaints/<complaint_id>/reply": {"text": "已收到"},
     "api/support/conversations/<conversation_id>/transfer": {"department": "tech", "reason": "转技术"},
+    "api/support/conversations/<conversation_id>/calls": {
+        "direction": "in",
+        "number": "13800000000",
+        "summary": "来电",
+    },
+    "api/support/conversations/<conversation_id>/callback": {
+        "at": "2099-01-01T10:00:00+08:00",
+        "phone": "13800000000",
+    },
 }
 FORMS = {  # multipart API changes
     "api/refunds/<case_id>/seller/refuse": lambda: {"note": "已交付", "files": [png()]},
@@ -281,6 +311,13 @@ def world():
     handling = file_complaint(case_id=case.pk, buyer=people["buyer_a"], text="买家A的投诉内容")
     complaint = channel_complaint(custom)
     mail = store_raw(raw="Subject: x\r\n\r\n买家A的私信内容\r\n".encode(), source="smtp")
+    callback = book_callback(
+        buyer=people["buyer_a"],
+        conversation_id=conversation.pk,
+        at=timezone.now() + timedelta(days=1),
+        phone="13900000001",
+    )
+    notice = notify(people["buyer_a"], Sentence("买家A的通知内容"))
     return {
         "people": people,
         "values": {
@@ -300,8 +337,18 @@ def world():
             "complaint_no": handling.pk,
             "complaint_id": complaint.pk,
             "channel": "wechatpay",
+            "commitment_id": callback.pk,
+            "notice_id": notice.pk,
         },
-        "secrets": [key_order.no, custom.no, "KEY-", "买家A的私信内容", "买家A的投诉内容"],
+        "secrets": [
+            key_order.no,
+            custom.no,
+            "KEY-",
+            "买家A的私信内容",
+            "买家A的投诉内容",
+            "买家A的通知内容",
+            "13900000001",
+        ],
     }
 
 

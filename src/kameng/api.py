@@ -62,21 +62,27 @@ def health(request):
 
 def _mount():
     from kameng.accounts.api import router as auth_router
+    from kameng.accounts.notice_api import router as notices_router
     from kameng.catalog.api import router as catalog_router
     from kameng.orders.api import router as orders_router
     from kameng.payments.api import router as topups_router
     from kameng.refunds.api import router as refunds_router
     from kameng.safety.api import router as safety_router
     from kameng.support.api import router as support_router
+    from kameng.support.api_calls import router as calls_router
+    from kameng.support.paychannel.api import router as channel_complaints_router
     from kameng.wallet.api import router as wallet_router
 
     api.add_router("/auth", auth_router)
+    api.add_router("/notices", notices_router)
     api.add_router("/catalog", catalog_router)
     api.add_router("/orders", orders_router)
     api.add_router("/wallet", wallet_router)
     api.add_router("/wallet", topups_router)  # POST /api/wallet/topups: payments' door, under the wallet
     api.add_router("/refunds", refunds_router)
     api.add_router("/support", support_router)
+    api.add_router("/support", calls_router)  # calls and commitments
+    api.add_router("/support", channel_complaints_router)  # complaints made to the payment channel
     api.add_router("/", safety_router)  # GET /api/verify (SPEC §12)
     if settings.BENCH_ENDPOINTS:  # `make bench` only: the bare one-row insert baseline
         from kameng.ops.bench_api import router as bench_router

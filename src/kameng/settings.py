@@ -250,6 +250,9 @@ elif EMAIL_HOST:
     EMAIL_HOST_USER = os.environ.get("KAMENG_EMAIL_USER", "")
     EMAIL_HOST_PASSWORD = os.environ.get("KAMENG_EMAIL_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("KAMENG_EMAIL_TLS", True)
+    # Notice mail is sent while its notice rows are locked (kameng.accounts.mail): a slow relay must
+    # not hold them (or, on SQLite, the write lock) for long; a timeout is retried later.
+    EMAIL_TIMEOUT = int(os.environ.get("KAMENG_EMAIL_TIMEOUT", "10"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "outbox"

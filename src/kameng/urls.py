@@ -10,6 +10,7 @@ from .support.views import wechat_door
 urlpatterns = [
     path("", include("kameng.catalog.urls")),
     path("accounts/", include("kameng.accounts.urls")),
+    path("notices/", include("kameng.accounts.notice_urls")),
     # orders and payments spell out their paths whole (/orders/..., /seller/, /wallet/topup/,
     # /sandbox/pay/..., /payments/notify/...): their doors stayed where they were when they moved.
     path("", include("kameng.orders.urls")),

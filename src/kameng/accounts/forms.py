@@ -45,3 +45,10 @@ class RegisterForm(forms.Form):
             except forms.ValidationError as e:
                 self.add_error("password1", e)
         return data
+
+
+class NoticePreferencesForm(forms.Form):
+    email_notices = forms.BooleanField(label=_("通过邮件接收通知"), required=False)
+    language = forms.ChoiceField(
+        label=_("邮件语言"), choices=[("zh-hans", "简体中文"), ("en", "English")], initial="zh-hans"
+    )

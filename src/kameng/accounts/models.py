@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kameng.sentences import say
@@ -24,6 +25,12 @@ class User(AbstractUser):
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     # 工号: the public agent number a buyer sees and can verify. Only staff have one.
     agent_no = models.CharField(_("工号"), max_length=16, unique=True, null=True, blank=True)
+    # Notices by email: None is the default (on for a buyer with an address, off otherwise).
+    email_notices = models.BooleanField(_("通过邮件接收通知"), null=True, blank=True)
+    # The language of what is sent to them when they are not reading a page (email).
+    language = models.CharField(
+        _("通知语言"), max_length=10, choices=[("zh-hans", "简体中文"), ("en", "English")], default="zh-hans"
+    )
 
     class Meta:
         verbose_name = _("用户")
@@ -61,18 +68,38 @@ class User(AbstractUser):
 
 
 class Notice(models.Model):
-    """Something the system tells a user (money credited, case moved). Shown on their pages."""
+    """Something the system tells a user (money credited, case moved). Shown on their pages and in
+    their notice centre; mailed to them too if they asked for it.
+
+    The row is its own mail outbox: `mail_due_at` is set in the transaction that writes the notice
+    (to the end of the digest window) when its user gets notices by email; the tick hands due mail
+    to a task, which sends one mail per user and sets `mailed_at`. A notice is mailed at least once
+    and, once `mailed_at` is set, never again."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notices")
     # A sentence (kameng.sentences), shown in the reader's language.
     text = models.JSONField(default=str)
     link = models.CharField(max_length=200, blank=True)
+    # What makes a reminder happen once: the same key for the same user is written once.
+    key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    mail_due_at = models.DateTimeField(null=True, blank=True)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+    mail_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "-created_at"])]
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            # The badge: a user's unread notices.
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notice_unread"),
+            # The mail outbox: what is due and not sent yet.
+            models.Index(fields=["mail_due_at"], condition=Q(mailed_at__isnull=True), name="notice_mail_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], condition=~Q(key=""), name="notice_once_per_key")
+        ]
 
     @property
     def message(self) -> str:

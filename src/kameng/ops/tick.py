@@ -36,6 +36,9 @@ def tick(now=None) -> dict:
         done["deadlines"] = enqueue_due(now)
     except ImportError:
         pass
+    from kameng.refunds.reminders import remind_due_soon
+
+    done["deadline_reminders"] = remind_due_soon(now)
     from kameng.support.commitments import fire_due
 
     done.update(fire_due(now))
@@ -47,6 +50,10 @@ def tick(now=None) -> dict:
 
     done.update(complaints_tick(now))
     done.update(mail(now))
+    # Last: the notices written above go out by email in the same tick once their window is over.
+    from kameng.accounts.mail import enqueue_due_mail
+
+    done["notice_mail"] = enqueue_due_mail(now)
     return done
 
 

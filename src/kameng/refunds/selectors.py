@@ -4,7 +4,6 @@ from datetime import datetime
 
 from django.http import Http404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from kameng.accounts.models import Role
@@ -13,20 +12,18 @@ from kameng.evidence.models import Event
 from kameng.orders.models import OrderStatus, RefundState, SupplierResult
 from kameng.sentences import say
 
-from . import policy
+from . import case_hooks, policy
 from .actions import buyer as buyer_rules
 from .actions.appeals import check_appeal
 from .actions.common import may
 from .actions.seller import check_answer_offer
+from .event_text import event_sentence, local, yuan
 from .models import (
     Clause,
-    Demand,
     EventKind,
     Holder,
-    Reason,
     RefundCase,
     RefundTo,
-    SellerAnswer,
     SellerOffer,
     Stage,
 )
@@ -264,7 +261,7 @@ def buyer_actions(case: RefundCase, buyer) -> dict:
 
 def offer_text(case: RefundCase) -> str:
     if case.seller_offer == SellerOffer.PARTIAL:
-        return _("卖家提出部分退款 %(a)s") % {"a": _yuan(case.seller_offer_amount)}
+        return _("卖家提出部分退款 %(a)s") % {"a": yuan(case.seller_offer_amount)}
     if case.seller_offer == SellerOffer.REPLACEMENT:
         return _("卖家提出更换商品（补发）")
     return ""
@@ -277,7 +274,11 @@ def events_of(case: RefundCase):
     return Event.objects.filter(stream=case.stream).select_related("actor").order_by("seq")
 
 
-def timeline(case: RefundCase, *, viewer_is_buyer: bool = False) -> list[dict]:
+def timeline(
+    case: RefundCase, *, viewer_is_buyer: bool = False, messages_for: case_hooks.Audience | None = None
+) -> list[dict]:
+    """The case's events, oldest first; with `messages_for`, the customer-service messages about
+    its order that reader may see, interleaved in time (a seller reads none)."""
     items = []
     events = list(events_of(case))
     clauses = clause_labels(e.clause for e in events)
@@ -291,6 +292,8 @@ def timeline(case: RefundCase, *, viewer_is_buyer: bool = False) -> list[dict]:
                 "kind": e.kind,
             }
         )
+    if messages_for is not None:
+        items = sorted(items + case_hooks.case_messages(case, messages_for), key=lambda item: item["at"])
     return items
 
 
@@ -308,153 +311,6 @@ def actor_label(e: Event, case: RefundCase, *, viewer_is_buyer: bool = False) ->
     return e.actor_label or _("平台")
 
 
-def _yuan(cents) -> str:
-    if cents in (None, ""):
-        return ""
-    cents = int(cents)
-    return f"¥{cents // 100}.{cents % 100:02d}"
-
-
-def _stage(value) -> str:
-    return _label_of(Stage, value)
-
-
-def _local(value) -> str:
-    dt = parse_datetime(value) if isinstance(value, str) else value
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M") if dt else ""
-
-
-def _item_label(case: RefundCase, code: str) -> str:
-    for item in policy.evidence_items(case.reason, case.order.kind):
-        if item["code"] == code:
-            return _(item["label"])
-    return {"material": _("补充材料"), "seller_evidence": _("卖家证据"), "other": _("其他材料")}.get(
-        code, code
-    )
-
-
-def _label_of(choices, value) -> str:
-    return str(choices(value).label) if value in choices.values else str(value or "")
-
-
-def _submitted(d: dict, case: RefundCase) -> str:
-    text = _("提交退款申请：%(r)s，诉求 %(d)s %(a)s") % {
-        "r": _label_of(Reason, d.get("reason")),
-        "d": _label_of(Demand, d.get("demand")),
-        "a": _yuan(d.get("amount")) if d.get("demand") != Demand.REPLACEMENT else "",
-    }
-    if d.get("by_system"):
-        text += _("（供应商返回充值失败，系统代买家提交）")
-    elif d.get("on_behalf"):
-        text += _("（客服代为提交，渠道：%(c)s）") % {"c": d.get("channel", "")}
-    return text
-
-
-def _stage_changed(d: dict, case: RefundCase) -> str:
-    text = _("%(f)s → %(t)s") % {"f": _stage(d.get("from")), "t": _stage(d.get("to"))}
-    if d.get("reason"):
-        text += _("：%(r)s") % {"r": say(d["reason"])}
-    if d.get("deadline"):
-        text += _("（时限 %(t)s）") % {"t": _local(d["deadline"])}
-    return text
-
-
-def _decision(d: dict, case: RefundCase) -> str:
-    if d.get("decision") == "for_seller":
-        return _("处理结果：卖家申诉成立，平台补偿卖家 %(a)s") % {"a": _yuan(d.get("amount"))}
-    text = _("处理结果：%(s)s") % {"s": _stage(d.get("decision"))}
-    return text + (" " + _yuan(d["amount"]) if d.get("amount") else "")
-
-
-def _payout(d: dict, case: RefundCase) -> str:
-    where = _("平台余额") if d.get("method") == RefundTo.BALANCE else _("原支付方式")
-    return _("退款 %(a)s 已发往%(w)s") % {"a": _yuan(d.get("amount")), "w": where}
-
-
-def _seller_answer(d: dict, case: RefundCase) -> str:
-    texts = {
-        SellerAnswer.AGREE: _("卖家同意退款"),
-        SellerAnswer.REFUSE: _("卖家拒绝退款"),
-        SellerAnswer.PARTIAL: _("卖家提出部分退款 %(a)s") % {"a": _yuan(d.get("amount"))},
-        SellerAnswer.REPLACEMENT: _("卖家提出更换商品（补发）"),
-    }
-    text = texts.get(d.get("answer"), _("卖家答复"))
-    return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
-
-
-def _finance(d: dict, case: RefundCase) -> str:
-    text = _("财务复核通过") if d.get("approve") else _("财务退回审核")
-    return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
-
-
-def _follow_up(d: dict, case: RefundCase) -> str:
-    to = _label_of(Holder, d.get("holder")) if d.get("holder") in Holder.values else ""
-    text = _("买家催促处理（当前处理方：%(h)s）") % {"h": to}
-    if d.get("reminded"):
-        return text + _("，已提醒 %(n)d 人") % {"n": d["reminded"]}
-    if "reminded" in d:
-        return text + _("，系统处理中，无需人工提醒")
-    return text
-
-
-# One sentence per event kind, in the reader's language, from the event's stored data.
-SENTENCES = {
-    EventKind.SUBMITTED: _submitted,
-    EventKind.EVIDENCE_ADDED: lambda d, case: (
-        _("上传材料“%(n)s”（%(i)s）") % {"n": d.get("name", ""), "i": _item_label(case, d.get("item", ""))}
-    ),
-    EventKind.STAGE_CHANGED: _stage_changed,
-    EventKind.VERIFIED: lambda d, case: _("系统核验：%(f)s") % {"f": say(d.get("fact"))},
-    EventKind.WAITING_SUPPLIER: lambda d, case: (
-        _("正在向供应商查询结果，最晚 %(t)s 有结论") % {"t": _local(d.get("deadline"))}
-    ),
-    EventKind.DECISION: _decision,
-    EventKind.PAYOUT: _payout,
-    EventKind.GATEWAY_REFUNDED: lambda d, case: (
-        _("原路退款 %(a)s 已完成（退款单号 %(n)s）")
-        % {"a": _yuan(d.get("amount")), "n": d.get("refund_no", "")}
-    ),
-    EventKind.SELLER_ANSWER: _seller_answer,
-    EventKind.BUYER_ANSWER_OFFER: lambda d, case: (
-        _("买家接受了卖家的方案") if d.get("accept") else _("买家拒绝了卖家的方案，转平台审核")
-    ),
-    EventKind.MATERIAL_ADDED: lambda d, case: (
-        _("补充说明：%(n)s") % {"n": d["note"]} if d.get("note") else _("补充了材料")
-    ),
-    EventKind.CLAIMED: lambda d, case: _("认领了该申请，由其负责处理"),
-    EventKind.TRANSFERRED: lambda d, case: (
-        _("转交%(t)s：%(r)s") % {"t": _label_of(Holder, d.get("to")), "r": d.get("reason", "")}
-    ),
-    EventKind.FINANCE_DECISION: _finance,
-    EventKind.FOLLOW_UP: _follow_up,
-    EventKind.DEADLINE_PASSED: lambda d, case: (
-        _("处理时限已到（%(t)s），系统按规则自动处理") % {"t": _local(d.get("due"))}
-    ),
-    EventKind.ESCALATED: lambda d, case: (
-        _("已升级至客服主管督办，新时限 %(t)s") % {"t": _local(d.get("deadline"))}
-    ),
-    EventKind.APPEAL_WINDOW_CLOSED: lambda d, case: _("申诉期已过，申请结束"),
-    EventKind.COMPLAINED: lambda d, case: (
-        (_("买家投诉处理过程") if d.get("source") == "buyer" else _("平台逾期或未兑现承诺，系统自动登记投诉"))
-        + _("，客服主管须在 %(t)s 前答复") % {"t": _local(d.get("due"))}
-    ),
-    EventKind.COMPLAINT_ANSWERED: lambda d, case: _("主管答复投诉：%(a)s") % {"a": d.get("answer", "")},
-    EventKind.CHANNEL_COMPLAINT: lambda d, case: (
-        _("买家向%(c)s投诉（投诉单号 %(n)s），诉求 %(a)s")
-        % {
-            "c": _(d["channel_label"]) if d.get("channel_label") else "",
-            "n": d.get("complaint_id", ""),
-            "a": _yuan(d.get("amount")),
-        }
-    ),
-}
-
-
-def event_sentence(e: Event, case: RefundCase) -> str:
-    sentence = SENTENCES.get(e.kind)
-    return sentence(e.data or {}, case) if sentence else e.kind
-
-
 # --- facts ----------------------------------------------------------------------------------------
 
 
@@ -467,8 +323,8 @@ def facts_rows(case: RefundCase) -> list[tuple[str, str]]:
             _("商品"),
             "%s ×%s" % (f.get("product", case.order.product.name), f.get("quantity", case.order.quantity)),
         ),
-        (_("金额"), _yuan(f.get("amount", case.order.amount))),
-        (_("支付时间"), _local(f.get("paid_at")) or "—"),
+        (_("金额"), yuan(f.get("amount", case.order.amount))),
+        (_("支付时间"), local(f.get("paid_at")) or "—"),
     ]
     pays = f.get("payments") or []
     if pays:
@@ -476,22 +332,22 @@ def facts_rows(case: RefundCase) -> list[tuple[str, str]]:
             (
                 _("成功付款"),
                 _("；").join(
-                    "%s %s %s" % (p.get("out_trade_no", ""), _yuan(p.get("amount")), _local(p.get("paid_at")))
+                    "%s %s %s" % (p.get("out_trade_no", ""), yuan(p.get("amount")), local(p.get("paid_at")))
                     for p in pays
                 ),
             )
         )
     if f.get("delivered_at"):
-        rows.append((_("发货时间"), _local(f["delivered_at"])))
+        rows.append((_("发货时间"), local(f["delivered_at"])))
     if f.get("keys_assigned") is not None and case.order.kind == "card_key":
         rows.append((_("已发卡密"), str(f.get("keys_assigned"))))
-        rows.append((_("卡密首次查看"), _local(f.get("keys_viewed_at")) or _("从未查看")))
+        rows.append((_("卡密首次查看"), local(f.get("keys_viewed_at")) or _("从未查看")))
     if f.get("supplier_result"):
         result = f["supplier_result"]
         labels = dict(SupplierResult.choices)
         rows.append((_("供应商结果"), labels.get(result, result)))
     if f.get("activated_at"):
-        rows.append((_("激活时间"), _local(f["activated_at"])))
+        rows.append((_("激活时间"), local(f["activated_at"])))
     if f.get("verified"):
         rows.append((_("系统核验"), say(f["verified"])))
     return rows

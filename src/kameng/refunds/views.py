@@ -187,7 +187,7 @@ def my_cases(request):
     return render(request, "refunds/my_cases.html", {"cases": page})
 
 
-def _case_context(case, *, viewer_is_buyer: bool) -> dict:
+def _case_context(case, *, viewer_is_buyer: bool, messages_for: str | None = None) -> dict:
     payouts = selectors.payouts_of(case)
     return {
         "case": case,
@@ -195,7 +195,7 @@ def _case_context(case, *, viewer_is_buyer: bool) -> dict:
         "box": selectors.status_box(case, viewer_is_buyer=viewer_is_buyer),
         "facts": selectors.facts_rows(case),
         "attachments": list(case.attachments.select_related("uploaded_by")),
-        "timeline": selectors.timeline(case, viewer_is_buyer=viewer_is_buyer),
+        "timeline": selectors.timeline(case, viewer_is_buyer=viewer_is_buyer, messages_for=messages_for),
         "payouts": payouts,
         "destination": selectors.refund_destination(case, payouts),
         "offer": selectors.offer_text(case),
@@ -211,7 +211,7 @@ def case_detail(request, case_id: int):
         if case.seller.owner_id == request.user.pk:
             return redirect("refunds:seller_detail", case_id=case.pk)
         return redirect("refunds:staff_detail", case_id=case.pk)
-    ctx = _case_context(case, viewer_is_buyer=True)
+    ctx = _case_context(case, viewer_is_buyer=True, messages_for="buyer")
     ctx["can"] = selectors.buyer_actions(case, request.user)
     return render(request, "refunds/detail.html", ctx)
 
@@ -363,7 +363,7 @@ def staff_detail(request, case_id: int):
         _staff_act(request, case)
         return redirect("refunds:staff_detail", case_id=case.pk)
     user = request.user
-    ctx = _case_context(case, viewer_is_buyer=False)
+    ctx = _case_context(case, viewer_is_buyer=False, messages_for="staff")
     ctx["follow_ups"] = sum(1 for item in ctx["timeline"] if item["kind"] == EventKind.FOLLOW_UP)
     appealed = case.stage == Stage.APPEALED
     ctx.update(

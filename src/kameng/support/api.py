@@ -1,6 +1,8 @@
 """Customer-service conversations over JSON (issue 15, item 10): a buyer opens the conversation about
 an order (or their general one), reads it from the last message seen, writes (once per client id)
 and asks for a person; agents read the queue, claim, answer, write internal notes and close.
+Phone calls and commitments: agents list and log calls (a promise in one becomes a commitment),
+list commitments (their own, or a conversation's) and mark them kept; a buyer books a call-back.
 
 Thin: parse, authorize (someone else's conversation is a 404), call `services`."""
 
@@ -8,20 +10,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from kameng.apitypes import MAX_ID, NO_NUL, paged, text
+from kameng.apitypes import MAX_ID, NO_NUL, text
 from kameng.orders.models import Order
 
 from . import attachments, canned, desk, selectors, services, wait
-from .paychannel import selectors as complaints
-from .paychannel.services import REPLY_MAX
-from .paychannel.services import reply as reply_to_channel
 from .services import MESSAGE_MAX, SupportError
 
 router = Router(tags=["support"])
@@ -123,14 +121,14 @@ def _messages(conversation, *, for_staff: bool, after: int) -> list[dict]:
     ]
 
 
-def _visible(request, conversation_id: int):
+def visible(request, conversation_id: int):
     """The buyer's own conversation, or any for an agent; anyone else: 404."""
     if services.may_answer(request.user):
         return selectors.staff_conversation(conversation_id, request.user), True
     return selectors.buyer_conversation(conversation_id, request.user), False
 
 
-def _refused(e: SupportError):
+def refused(e: SupportError):
     raise HttpError(400, str(e)) from e
 
 
@@ -162,14 +160,14 @@ def open_conversation(request, payload: OpenIn):
 
 @router.get("/conversations/{conversation_id}/messages", response={200: list[MessageOut], **ERRORS})
 def messages(request, conversation_id: ConversationId, after: AfterId = 0):
-    conversation, for_staff = _visible(request, conversation_id)
+    conversation, for_staff = visible(request, conversation_id)
     services.mark_read(conversation=conversation, reader=request.user)
     return _messages(conversation, for_staff=for_staff, after=max(after, 0))
 
 
 @router.post("/conversations/{conversation_id}/messages", response={201: MessageOut, **ERRORS})
 def post(request, conversation_id: ConversationId, payload: MessageIn):
-    conversation, _for_staff = _visible(request, conversation_id)
+    conversation, _for_staff = visible(request, conversation_id)
     try:
         message = services.post_message(
             conversation_id=conversation.pk,
@@ -179,7 +177,7 @@ def post(request, conversation_id: ConversationId, payload: MessageIn):
             internal=payload.internal,
         )
     except SupportError as e:
-        _refused(e)
+        refused(e)
     return Status(201, _messages(conversation, for_staff=True, after=message.pk - 1)[0])
 
 
@@ -200,7 +198,7 @@ def post_files(
     payload: Form[FilesForm],
     files: File[list[UploadedFile]] = None,
 ):
-    conversation, _for_staff = _visible(request, conversation_id)
+    conversation, _for_staff = visible(request, conversation_id)
     uploads = files or []
     if not uploads:
         raise HttpError(400, str(SupportError(_("请选择要发送的文件。"))))
@@ -243,82 +241,18 @@ def claim(request, conversation_id: ConversationId):
     try:
         services.claim(conversation_id=conversation_id, agent=request.user)
     except SupportError as e:
-        _refused(e)
+        refused(e)
     return _conversation(selectors.staff_conversation(conversation_id, request.user))
 
 
 @router.post("/conversations/{conversation_id}/close", response={200: ConversationOut, **ERRORS})
 def close(request, conversation_id: ConversationId):
-    conversation, _for_staff = _visible(request, conversation_id)
+    conversation, _for_staff = visible(request, conversation_id)
     try:
         services.close(conversation_id=conversation.pk, user=request.user)
     except SupportError as e:
-        _refused(e)
+        refused(e)
     return _conversation(selectors.conversations().get(pk=conversation.pk))
-
-
-# --- payment-channel complaints (WeChat Pay / Alipay), for agents and supervisors --------------------
-
-ComplaintId = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-
-class ComplaintQuery(Schema):
-    state: Literal["", "completed", "all"] = Field("", description="空：未完结（首次回复时限最近的在前）")
-
-
-class ComplaintOut(Schema):
-    id: int
-    channel: str
-    channel_label: str
-    complaint_id: str
-    order_no: str
-    conversation_id: int
-    case_id: int | None
-    amount: int
-    buyer_text: str
-    state: str
-    state_label: str
-    first_reply_due: datetime
-    first_reply_left: str
-    replied_at: datetime | None
-    resolve_due: datetime
-    resolve_left: str
-    completed_at: datetime | None
-
-    @staticmethod
-    def resolve_channel_label(c) -> str:
-        return c.get_channel_display()
-
-    @staticmethod
-    def resolve_order_no(c) -> str:
-        return c.order.no
-
-    @staticmethod
-    def resolve_state_label(c) -> str:
-        return c.get_state_display()
-
-    @staticmethod
-    def resolve_first_reply_left(c) -> str:
-        return complaints.rows([c], now=timezone.now())[0].first_reply_left
-
-    @staticmethod
-    def resolve_resolve_left(c) -> str:
-        return complaints.rows([c], now=timezone.now())[0].resolve_left
-
-
-class ComplaintReplyIn(Schema):
-    text: str = text(REPLY_MAX, description="回复内容：发送到支付渠道（买家在渠道里看到），同时记入订单会话")
-
-
-class ChannelCallOut(Schema):
-    id: int
-    action: str
-    sent: bool
-    attempts: int
-
-    @staticmethod
-    def resolve_sent(call) -> bool:
-        return call.sent_at is not None
 
 
 # --- the desk (issue 15, item 8) --------------------------------------------------------------------
@@ -368,30 +302,9 @@ class CannedFilledOut(CannedOut):
     unfilled: list[str] = Field(description="这段文字里仍未填写的变量；含有变量的回复不能发送")
 
 
-def _answering(request) -> None:
+def answering_only(request) -> None:
     if not services.may_answer(request.user):
         raise HttpError(403, "forbidden")
-
-
-@router.get("/channel-complaints", response={200: list[ComplaintOut], **ERRORS})
-@paged
-def channel_complaints(request, filters: Query[ComplaintQuery]):
-    """Complaints buyers made to the payment channel, with the time left to the channel's deadlines.
-    Paged: `page` (from 1) and `page_size` (default 50, at most 100)."""
-    _answering(request)
-    return complaints.complaints(state=filters.state)
-
-
-@router.post("/channel-complaints/{complaint_id}/reply", response={201: ChannelCallOut, **ERRORS})
-def reply_to_complaint(request, complaint_id: ComplaintId, payload: ComplaintReplyIn):
-    """Reply to the channel about the complaint; sent after commit and retried until the channel takes it."""
-    _answering(request)
-    get_object_or_404(complaints.complaints(state="all"), pk=complaint_id)
-    try:
-        call = reply_to_channel(complaint_id=complaint_id, agent=request.user, text=payload.text)
-    except SupportError as e:
-        _refused(e)
-    return Status(201, call)
 
 
 @router.get("/desk", response={200: list[DeskItemOut], **ERRORS})
@@ -406,7 +319,7 @@ def desk_queue(
 ):
     """The desk: conversations waiting or held, open commitments and refund cases staff hold, the
     most urgent first (the same order and filters as the 客服工作台 page; at most 200 items)."""
-    _answering(request)
+    answering_only(request)
     services.set_presence(agent=request.user)
     filters = desk.Filters(
         channel=channel or "",
@@ -425,11 +338,11 @@ def desk_queue(
 @router.post("/desk/next", response={200: NextOut, **ERRORS})
 def desk_next(request):
     """Take the most urgent waiting conversation you have a skill for (none waiting: null)."""
-    _answering(request)
+    answering_only(request)
     try:
         conversation = desk.assign_next(agent=request.user)
     except SupportError as e:
-        _refused(e)
+        refused(e)
     if conversation is None:
         return {"conversation": None}
     return {"conversation": _conversation(selectors.conversations().get(pk=conversation.pk))}
@@ -439,7 +352,7 @@ def desk_next(request):
 def transfer(request, conversation_id: ConversationId, payload: ConversationTransferIn):
     """Hand the conversation to a department with a reason the buyer reads (an open refund case in
     review goes with it to tech, finance or a supervisor)."""
-    _answering(request)
+    answering_only(request)
     selectors.staff_conversation(conversation_id, request.user)
     try:
         desk.transfer(
@@ -449,14 +362,14 @@ def transfer(request, conversation_id: ConversationId, payload: ConversationTran
             reason=payload.reason,
         )
     except SupportError as e:
-        _refused(e)
+        refused(e)
     return _conversation(selectors.staff_conversation(conversation_id, request.user))
 
 
 @router.get("/canned", response={200: list[CannedOut], **ERRORS})
 def canned_list(request):
     """The canned replies as written, variables included."""
-    _answering(request)
+    answering_only(request)
     return [{"id": r.pk, "title": r.title, "text": r.text} for r in canned.replies()]
 
 
@@ -464,6 +377,6 @@ def canned_list(request):
 def canned_for(request, conversation_id: ConversationId):
     """The canned replies filled in for this conversation (order number, amount, deadline, your 工号,
     the buyer); a variable without a value here stays as written and is listed in `unfilled`."""
-    _answering(request)
+    answering_only(request)
     conversation = selectors.staff_conversation(conversation_id, request.user)
     return canned.rendered(conversation, request.user)

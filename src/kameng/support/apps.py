@@ -18,3 +18,7 @@ class SupportConfig(AppConfig):
         if settings.SANDBOX:
             for channel in PayChannel.values:
                 register(channel, SandboxPayChannel(channel, deliver=receive))
+
+        from .timeline import register as show_messages_on_cases
+
+        show_messages_on_cases()  # the refund case page shows the order's customer-service messages

@@ -203,7 +203,8 @@ def fire_due(now: datetime | None = None) -> dict:
                 c=commitment.conversation_id,
             )
             link = f"/support/staff/c/{commitment.conversation_id}/"
-            notify_many([Notification(uid, text, link) for uid in targets])
+            key = f"commitment-soon:{commitment.pk}"
+            notify_many([Notification(uid, text, link, key=key) for uid in targets])
             reminded += 1
     missed = list(Commitment.objects.filter(state=Commitment.State.OPEN, due_at__lte=now)[:200])
     for commitment in missed:
@@ -221,7 +222,10 @@ def fire_due(now: datetime | None = None) -> dict:
                 c=commitment.conversation_id,
             )
             link = f"/support/staff/c/{commitment.conversation_id}/"
-            notify_many([Notification(s.pk, text, link) for s in supervisors])
+            # The supervisors, and the agent who made the promise (once each: the key).
+            told = {*supervisors.values_list("pk", flat=True), commitment.agent_id} - {None}
+            key = f"commitment-missed:{commitment.pk}"
+            notify_many([Notification(uid, text, link, key=key) for uid in sorted(told)])
             system_message(
                 conversation,
                 Sentence(gettext_noop("承诺“%(what)s”已逾期，已通知客服主管督办。"), what=commitment.text),

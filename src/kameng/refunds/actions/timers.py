@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 from django_tasks import task
 
+from kameng.accounts.models import Role, User
 from kameng.sentences import Sentence
 
 from .. import policy
@@ -94,6 +95,7 @@ def _deadline_passed(change: CaseChange, timer: Timer) -> str:
     # review, finance, appeal, an escalation itself: a supervisor steps in with a fresh deadline.
     c9 = policy.clause(ClauseNo.COMPLAINT)
     due = deadline_in(working_days=c9.params.get("working_days", 2), start=now)
+    tell_missed(change)
     if timer.kind == TimerKind.REVIEW:
         case.holder = Holder.SUPERVISOR
         case.holder_user = None
@@ -106,6 +108,16 @@ def _deadline_passed(change: CaseChange, timer: Timer) -> str:
     )
     change.event(EventKind.ESCALATED, to="supervisor", clause=c9.ref, deadline=due.isoformat())
     return "escalated"
+
+
+def tell_missed(change: CaseChange) -> None:
+    """A staff deadline passed: the person who held the case and the supervisors are told (once:
+    the timer fires once)."""
+    case = change.case
+    text = Sentence(gettext_noop("退款申请 #%(id)d 已超过处理时限，已升级至客服主管督办。"), id=case.pk)
+    supervisors = User.objects.filter(groups__name=str(Role.SUPERVISOR), is_active=True)
+    for user_id in {case.holder_user_id, *supervisors.values_list("pk", flat=True)} - {None}:
+        change.notify(user_id, text, link=f"/refunds/staff/{case.pk}/")
 
 
 def _poll_supplier(change: CaseChange, *, reschedule: bool) -> str:
