@@ -3,6 +3,7 @@ retries), ask for a person, claim, close, mark read, say whether an agent is onl
 is one transaction and locks the conversation row before it changes it."""
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -12,7 +13,7 @@ from kameng.accounts.permissions import has_role
 from kameng.orders.models import Order
 from kameng.sentences import Sentence, stored
 
-from . import bot, wait
+from . import bot, live, wait
 from .models import AuthorKind, Channel, Conversation, ConversationState, Message, Presence
 
 # How much one message may hold; the form says the same (maxlength).
@@ -92,6 +93,7 @@ def post_message(
     client_id = (client_id or "").strip()[:CLIENT_ID_MAX]
     conversation = lock_conversation(conversation_id)
     kind = _author_kind(conversation, author)
+    state_before = conversation.state
     if client_id:
         existing = conversation.messages.filter(client_id=client_id).first()
         if existing is not None:
@@ -121,6 +123,9 @@ def post_message(
             reply = bot.answer(conversation, body)
             system_message(conversation, reply.sentence, link=reply.link)
     conversation.save()
+    live.announce_message(message)
+    if conversation.state != state_before:
+        live.announce_state(conversation)
     return message
 
 
@@ -139,13 +144,15 @@ def _take_over(conversation: Conversation, agent) -> None:
 
 
 def system_message(conversation: Conversation, sentence: Sentence, *, link: str = "") -> Message:
-    return Message.objects.create(
+    message = Message.objects.create(
         conversation=conversation,
         channel=Channel.SYSTEM,
         author_kind=AuthorKind.SYSTEM,
         said=stored(sentence),
         link=link,
     )
+    live.announce_message(message)
+    return message
 
 
 def _queue(conversation: Conversation, now) -> None:
@@ -164,6 +171,7 @@ def ask_for_person(*, conversation_id: int, buyer) -> Conversation:
         conversation.agent, conversation.closed_at = None, None
         _queue(conversation, timezone.now())
         conversation.save()
+        live.announce_state(conversation)
     return conversation
 
 
@@ -176,8 +184,11 @@ def claim(*, conversation_id: int, agent) -> Conversation:
         raise SupportError(_("您是这个会话的买家，不能自己接待；请由其他客服处理。"))
     if conversation.state == S.CLOSED:
         raise SupportError(_("会话已结束。"))
+    state_before = conversation.state
     _take_over(conversation, agent)
     conversation.save()
+    if conversation.state != state_before:
+        live.announce_state(conversation)
     return conversation
 
 
@@ -192,17 +203,28 @@ def close(*, conversation_id: int, user) -> Conversation:
     conversation.state, conversation.closed_at = S.CLOSED, timezone.now()
     system_message(conversation, Sentence(gettext_noop("会话已结束。如还有问题，直接发送消息即可继续。")))
     conversation.save()
+    live.announce_state(conversation)
     return conversation
 
 
-def mark_read(*, conversation: Conversation, reader) -> int:
-    """The messages the other side sent are read now; returns how many were newly read."""
+def mark_read(*, conversation: Conversation, reader, up_to: int | None = None) -> int:
+    """The messages the other side sent (up to the id `up_to` when given) are read now; returns how
+    many were newly read. The other side's open pages show 已读 on them."""
     others = conversation.messages.filter(read_at__isnull=True, internal=False)
-    if reader.pk == conversation.buyer_id:
+    by = AuthorKind.BUYER if reader.pk == conversation.buyer_id else AuthorKind.AGENT
+    if by == AuthorKind.BUYER:
         others = others.exclude(author_kind=AuthorKind.BUYER)
     else:
         others = others.filter(author_kind=AuthorKind.BUYER)
-    return others.update(read_at=timezone.now())
+    if up_to is not None:
+        others = others.filter(pk__lte=up_to)
+    last = others.aggregate(last=Max("pk"))["last"]
+    if last is None:
+        return 0
+    read = others.filter(pk__lte=last).update(read_at=timezone.now())
+    if read:
+        live.announce_read(conversation, by=by, up_to=last)
+    return read
 
 
 def set_presence(*, agent, status: str = Presence.Status.ONLINE) -> Presence:
