@@ -252,3 +252,67 @@ async def test_an_english_page_gets_its_errors_in_english(settings):
     refused = await frame(page, "error")
     assert refused["code"] == "refused" and refused["message"] != "请输入内容。"
     await page.disconnect()
+
+
+PEOPLE = """
+import json
+from django.test import Client
+from kameng.accounts.api import issue_token
+from kameng.accounts.models import Role
+from kameng.support import services
+from tests import factories as f
+buyer = f.buyer("fanout_buyer")
+agent = f.staff(Role.AGENT, agent_no="3001")
+conversation = services.conversation_for(buyer=buyer)
+services.post_message(conversation_id=conversation.pk, author=buyer, body="转人工", client_id="x")
+client = Client()
+client.force_login(buyer)
+print(json.dumps({"conversation": conversation.pk, "buyer_session": client.cookies["sessionid"].value,
+                  "agent_token": issue_token(agent)}))
+"""
+
+
+def redis_url() -> str:
+    import redis
+
+    url = "redis://127.0.0.1:6379/11"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379 (CI has it): the fan-out across processes needs it")
+    return url
+
+
+async def test_a_reply_posted_on_one_process_reaches_a_socket_on_another_through_redis(tmp_path):
+    import asyncio
+
+    import requests
+    import websockets
+
+    from tests import servers
+
+    url = redis_url()
+    env = await asyncio.to_thread(servers.migrated, tmp_path / "fanout.sqlite3")
+    env["KAMENG_REDIS_URL"] = url
+    people = await asyncio.to_thread(servers.run_django, env, PEOPLE)
+    port_a, port_b = servers.free_port(), servers.free_port()
+    with servers.uvicorn(env, port_a) as a, servers.uvicorn(env, port_b) as b:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port_a}/ws/support/c/{people['conversation']}/",
+            origin=a,
+            additional_headers={"Cookie": f"sessionid={people['buyer_session']}"},
+        ) as page:
+            await page.send(json.dumps({"type": "hello", "after": 0}))
+            while json.loads(await asyncio.wait_for(page.recv(), 10))["type"] != "state":
+                pass
+            answer = await asyncio.to_thread(
+                requests.post,
+                f"{b}/api/support/conversations/{people['conversation']}/messages",
+                json={"body": "来自另一个进程的回复", "client_id": "fanout-1"},
+                headers={"Authorization": f"Bearer {people['agent_token']}"},
+                timeout=10,
+            )
+            assert answer.status_code == 201, answer.text
+            while (got := json.loads(await asyncio.wait_for(page.recv(), 10))).get("client_id") != "fanout-1":
+                pass  # first the system's 客服 3001 为您服务。
+            assert (got["text"], got["agent_no"]) == ("来自另一个进程的回复", "3001")

@@ -129,6 +129,8 @@ def _buyer_context(request, conv, draft: str = "", callback_form=None) -> dict:
         "draft": draft,
         "max_length": services.MESSAGE_MAX,
         "poll_url": f"/support/c/{conv.pk}/messages/",
+        "ws_url": f"/ws/support/c/{conv.pk}/",
+        "own": "buyer",
         "commitments": conv.commitments.order_by("due_at"),
         "official": OFFICIAL,
         "callback_form": callback_form or CallbackForm(),
@@ -249,6 +251,8 @@ def _staff_page(request, conv, call_form):
             "client_id": uuid.uuid4().hex,
             "max_length": services.MESSAGE_MAX,
             "poll_url": f"/support/staff/c/{conv.pk}/messages/",
+            "ws_url": f"/ws/support/c/{conv.pk}/",
+            "own": "agent",
         },
     )
 
