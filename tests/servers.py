@@ -30,7 +30,9 @@ def server_env(sqlite_path: Path, **extra: str) -> dict:
 
 def migrated(sqlite_path: Path) -> dict:
     env = server_env(sqlite_path)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
+    )
     return env
 
 

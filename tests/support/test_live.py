@@ -116,7 +116,9 @@ async def test_an_internal_note_reaches_agents_never_the_buyer():
     agent_page = await socket(agent, conversation.pk)
     supervisor_page = await socket(other_agent, conversation.pk)
 
-    await agent_page.send_json_to({"type": "message", "client_id": "n1", "body": "买家语气着急", "internal": True})
+    await agent_page.send_json_to(
+        {"type": "message", "client_id": "n1", "body": "买家语气着急", "internal": True}
+    )
     await buyer_page.send_json_to({"type": "message", "client_id": "b1", "body": "还在吗"})
 
     note = await frame(supervisor_page, "message")
@@ -157,7 +159,9 @@ async def test_a_retried_message_is_stored_once_and_echoed_with_its_client_id():
         await page.send_json_to({"type": "message", "client_id": "same-1", "body": "我的退款到哪了"})
     echoes = [await frame(page, "message"), await frame(page, "message")]
     assert {e["client_id"] for e in echoes} == {"same-1"} and echoes[0]["id"] == echoes[1]["id"]
-    count = await sync_to_async(Message.objects.filter(conversation=conversation, body="我的退款到哪了").count)()
+    count = await sync_to_async(
+        Message.objects.filter(conversation=conversation, body="我的退款到哪了").count
+    )()
     assert count == 1
     await page.disconnect()
 
@@ -169,9 +173,13 @@ async def test_bad_frames_get_an_error_in_chinese_and_the_socket_lives_on():
     assert (await frame(page, "error"))["code"] == "bad_json"
     await page.send_json_to({"type": "dance"})
     assert (await frame(page, "error"))["message"] == "无法识别的消息类型。"
-    await page.send_json_to({"type": "message", "client_id": "big", "body": "长" * (services.MESSAGE_MAX + 1)})
+    await page.send_json_to(
+        {"type": "message", "client_id": "big", "body": "长" * (services.MESSAGE_MAX + 1)}
+    )
     too_long = await frame(page, "error")
-    assert (too_long["code"], too_long["client_id"]) == ("refused", "big") and "最多 2000 字" in too_long["message"]
+    assert (too_long["code"], too_long["client_id"]) == ("refused", "big") and "最多 2000 字" in too_long[
+        "message"
+    ]
     await page.send_to(text_data=json.dumps({"type": "message", "body": "x" * consumers.FRAME_MAX}))
     assert (await frame(page, "error"))["code"] == "too_large"
     await page.send_json_to({"type": "hello", "after": "0; drop table"})
@@ -195,7 +203,11 @@ async def test_a_flood_is_contained_and_what_was_sent_before_is_kept():
     assert {"type": "websocket.close", "code": 4429} in got
     assert any(g.get("code") == "too_fast" for g in got)
     stored = await sync_to_async(
-        lambda: list(Message.objects.filter(conversation=conversation, client_id__startswith="m").values_list("body", flat=True))
+        lambda: list(
+            Message.objects.filter(conversation=conversation, client_id__startswith="m").values_list(
+                "body", flat=True
+            )
+        )
     )()
     assert stored == [f"第{n}条" for n in range(10)]
 
@@ -279,7 +291,9 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        pytest.skip("Redis is not reachable on 127.0.0.1:6379 (CI has it): the fan-out across processes needs it")
+        pytest.skip(
+            "Redis is not reachable on 127.0.0.1:6379 (CI has it): the fan-out across processes needs it"
+        )
     return url
 
 

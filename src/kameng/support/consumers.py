@@ -196,6 +196,7 @@ class ChatConsumer(JsonWebsocketConsumer):
         event = {
             "type": "chat.typing",
             "who": self.agent_no if self.staff else AuthorKind.BUYER,
+            "name": self.staff_name(),
             "user": self.user.pk,
             "from": self.channel_name,
         }
@@ -238,8 +239,10 @@ class ChatConsumer(JsonWebsocketConsumer):
     def chat_typing(self, event):
         if event["from"] == self.channel_name or event["user"] == self.user.pk:
             return
+        # Another agent without a 工号 (an admin) is named to staff by username, to a buyer as 客服.
+        who = event["name"] if self.staff and event["who"] != AuthorKind.BUYER else event["who"]
         with translation.override(self.lang):
-            self.send_json({"type": "typing", "who": event["who"], "text": live.typing_text(event["who"])})
+            self.send_json({"type": "typing", "who": event["who"], "text": live.typing_text(who)})
 
     # --- which other agents have this conversation open (staff sockets only) --------------------
 
@@ -250,7 +253,7 @@ class ChatConsumer(JsonWebsocketConsumer):
                 "type": "chat.viewer",
                 "from": self.channel_name,
                 "user": self.user.pk,
-                "agent_no": self.agent_no,
+                "agent_no": self.staff_name(),
                 **event,
             },
         )
@@ -272,16 +275,20 @@ class ChatConsumer(JsonWebsocketConsumer):
                     "action": "here",
                     "from": self.channel_name,
                     "user": self.user.pk,
-                    "agent_no": self.agent_no,
+                    "agent_no": self.staff_name(),
                 },
             )
         self.send_viewers()
 
+    def staff_name(self) -> str:
+        return (self.agent_no or self.user.get_username()) if self.staff else ""
+
     def send_viewers(self) -> None:
-        others = sorted({no or "?" for user, no in self.viewers.values() if user != self.user.pk})
+        others = sorted({no for user, no in self.viewers.values() if user != self.user.pk})
         with translation.override(self.lang):
             text = (
-                _("客服 %(nos)s 也打开了这个会话；回复前请先协调，以免重复答复。") % {"nos": "、".join(others)}
+                _("客服 %(nos)s 也打开了这个会话；回复前请先协调，以免重复答复。")
+                % {"nos": "、".join(others)}
                 if others
                 else ""
             )

@@ -8,10 +8,12 @@ that moment, or a layer that was down, loses nothing: the page resumes from the 
 (`hello` with `after`, or the polling URL), reading the database."""
 
 import logging
+from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kameng.sentences import say
@@ -62,8 +64,14 @@ def message_frame(event: dict) -> dict:
         "internal": event["internal"],
         "channel": str(Channel(event["channel"]).label),
         "at": event["at"],
+        "at_shown": shown_time(event["at"]),
         "read": event["read"],
     }
+
+
+def shown_time(iso: str) -> str:
+    """As the page prints times (the `local` filter): Asia/Shanghai, to the minute."""
+    return timezone.localtime(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M")
 
 
 def state_frame(state: str) -> dict:
@@ -78,7 +86,7 @@ def send(groups: list[str], event: dict) -> None:
     try:
         for group in groups:
             async_to_sync(layer.group_send)(group, event)
-    except Exception as e:  # noqa: BLE001 - whatever the layer raises, the commit already happened
+    except Exception as e:  # whatever the layer raises, the commit already happened
         logger.warning("live chat: could not announce %s to %s: %r", event.get("type"), groups, e)
 
 
@@ -105,6 +113,9 @@ def announce_read(conversation, *, by: str, up_to: int) -> None:
 
 
 def typing_text(who: str) -> str:
+    """`who` is "buyer", an agent's 工号, or another name a staff member goes by."""
     if who == AuthorKind.BUYER:
         return _("买家正在输入…")
+    if not who:
+        return _("客服正在输入…")
     return _("客服 %(no)s 正在输入…") % {"no": who}

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from kameng.accounts.permissions import role_required
+from kameng.accounts.templatetags.kameng import local
 from kameng.orders.models import Order
 from kameng.refunds import selectors as refunds
 from kameng.refunds.progress import progress
@@ -153,6 +154,7 @@ def _messages_json(request, conv, *, for_staff: bool):
     services.mark_read(conversation=conv, reader=request.user)
     items = _transcript(conv, for_staff=for_staff, after=after)
     for item in items:
+        item["at_shown"] = local(item["at"])
         item["at"] = item["at"].isoformat()
     return JsonResponse(
         {"state": conv.get_state_display(), "messages": items}, json_dumps_params={"ensure_ascii": False}

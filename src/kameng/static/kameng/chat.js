@@ -59,7 +59,7 @@
       (m.internal ? " · " + list.dataset.noteLabel : "");
     var when = document.createElement("span");
     when.className = "when";
-    when.textContent = new Date(m.at).toLocaleString();
+    when.textContent = m.at_shown || new Date(m.at).toLocaleString();
     var p = document.createElement("p");
     p.textContent = m.text;
     if (m.link) {
