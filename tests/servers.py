@@ -23,7 +23,8 @@ def free_port() -> int:
 def server_env(sqlite_path: Path, **extra: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "KAMENG_SQLITE_PATH": str(sqlite_path), **extra}
     env.pop("KAMENG_DATABASE_URL", None)  # never the PostgreSQL database the test run points at
-    env.pop("KAMENG_REDIS_URL", None) if "KAMENG_REDIS_URL" not in extra else None
+    if "KAMENG_REDIS_URL" not in extra:
+        env.pop("KAMENG_REDIS_URL", None)
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     return env
 

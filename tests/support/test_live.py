@@ -182,6 +182,10 @@ async def test_bad_frames_get_an_error_in_chinese_and_the_socket_lives_on():
     ]
     await page.send_to(text_data=json.dumps({"type": "message", "body": "x" * consumers.FRAME_MAX}))
     assert (await frame(page, "error"))["code"] == "too_large"
+    await page.send_to(text_data='{"type": "message", "client_id": "nul", "body": "a\\u0000b"}')
+    assert (await frame(page, "error"))["code"] == "bad_char"
+    await page.send_to(text_data="[" * 10_000)
+    assert (await frame(page, "error"))["code"] == "bad_json"
     await page.send_json_to({"type": "hello", "after": "0; drop table"})
     assert (await frame(page, "error"))["code"] == "bad_after"
     await page.send_json_to({"type": "message", "client_id": "ok", "body": "还在"})
@@ -210,6 +214,22 @@ async def test_a_flood_is_contained_and_what_was_sent_before_is_kept():
         )
     )()
     assert stored == [f"第{n}条" for n in range(10)]
+
+
+async def test_a_layer_that_is_down_never_costs_the_message(settings, caplog):
+    buyer, agent, conversation = await given_a_conversation_with_an_agent()
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    message = await post(
+        conversation_id=conversation.pk, author=agent, body="层断了也要保存", client_id="down"
+    )
+    stored = await sync_to_async(Message.objects.filter(pk=message.pk).exists)()
+    assert stored
+    assert any("could not announce" in r.getMessage() for r in caplog.records)
 
 
 async def test_agents_see_who_else_has_the_conversation_open_and_who_is_typing():

@@ -11,11 +11,13 @@ MESSAGES_PER_WINDOW messages per MESSAGE_WINDOW seconds (beyond: an `error` fram
 dropped, nothing already stored is touched); a client that keeps flooding is closed with 4429."""
 
 import json
+import logging
 import time
 from collections import deque
 
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import JsonWebsocketConsumer
+from django.db import OperationalError
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -23,6 +25,8 @@ from django.utils.translation import gettext as _
 from . import live, selectors, services
 from .models import AuthorKind, Conversation
 from .services import SupportError
+
+logger = logging.getLogger(__name__)
 
 FRAME_MAX = 16 * 1024
 FRAMES_PER_SECOND = 30
@@ -108,7 +112,7 @@ class ChatConsumer(JsonWebsocketConsumer):
                 return
             try:
                 content = json.loads(text_data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 self.error("bad_json", _("无法识别的消息格式。"))
                 return
             kind = content.get("type") if isinstance(content, dict) else None
@@ -121,7 +125,18 @@ class ChatConsumer(JsonWebsocketConsumer):
             if handler is None:
                 self.error("unknown_type", _("无法识别的消息类型。"))
                 return
-            handler(content)
+            try:
+                handler(content)
+            except OperationalError as e:
+                # The database was busy (SQLite's writer lock, PostgreSQL out of connections): the
+                # transaction rolled back, so asking the page to send again is honest and safe.
+                logger.warning("live chat: database busy: %s", e)
+                extra = (
+                    {"client_id": content["client_id"]} if isinstance(content.get("client_id"), str) else {}
+                )
+                self.error(
+                    "busy", _("系统繁忙，请稍后重试。本次操作没有生效，已保存的内容不会丢失。"), **extra
+                )
 
     def within_rate(self) -> bool:
         now = time.monotonic()
@@ -160,6 +175,9 @@ class ChatConsumer(JsonWebsocketConsumer):
             return
         if not isinstance(body, str):
             self.error("bad_body", _("请输入内容。"), client_id=client_id)
+            return
+        if "\x00" in body or "\x00" in client_id:  # PostgreSQL cannot store it; the form door refuses it too
+            self.error("bad_char", _("消息中含有无法保存的字符（NUL），没有发出。"), client_id=client_id)
             return
         now = time.monotonic()
         while self.sent_at and now - self.sent_at[0] > MESSAGE_WINDOW:
