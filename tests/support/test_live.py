@@ -217,7 +217,7 @@ async def test_a_flood_is_contained_and_what_was_sent_before_is_kept():
 
 
 async def test_a_layer_that_is_down_never_costs_the_message(settings, caplog):
-    buyer, agent, conversation = await given_a_conversation_with_an_agent()
+    _buyer, agent, conversation = await given_a_conversation_with_an_agent()
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
