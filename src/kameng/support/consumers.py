@@ -6,6 +6,9 @@ state goes through services (a message is `post_message`, so a retry with the sa
 stored once); this consumer only parses frames, limits them and renders what the groups announce
 in the reader's own language.
 
+It is an async consumer whose database work runs in `database_sync_to_async` functions: a reply is
+rendered for hundreds of open pages without a thread hop each (bench/ws_fanout.py).
+
 Limits: a frame holds at most FRAME_MAX bytes; at most FRAMES_PER_SECOND frames a second and
 MESSAGES_PER_WINDOW messages per MESSAGE_WINDOW seconds (beyond: an `error` frame, the frame is
 dropped, nothing already stored is touched); a client that keeps flooding is closed with 4429."""
@@ -15,8 +18,8 @@ import logging
 import time
 from collections import deque
 
-from asgiref.sync import async_to_sync
-from channels.generic.websocket import JsonWebsocketConsumer
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import OperationalError
 from django.http import HttpRequest
 from django.utils import translation
@@ -50,8 +53,8 @@ def language_of(scope) -> str:
     return translation.get_language_from_request(request)
 
 
-class ChatConsumer(JsonWebsocketConsumer):
-    def connect(self):
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
         self.joined = False
         self.closed = False
         self.ready = False  # live messages wait for `hello`, whose replay reads them from the database
@@ -63,57 +66,62 @@ class ChatConsumer(JsonWebsocketConsumer):
         self.typing_sent = 0.0
         self.lang = language_of(self.scope)
         self.user = self.scope.get("user")
-        self.accept()
+        await self.accept()
         # Accepted first, so that the page reads the reason from the close code and stops retrying.
         if self.user is None or not self.user.is_authenticated:
-            self.shut(CLOSE_ANONYMOUS)
+            await self.shut(CLOSE_ANONYMOUS)
             return
-        conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
-        self.conversation = Conversation.objects.filter(pk=conversation_id).first()
-        if self.conversation is None:
-            self.shut(CLOSE_FORBIDDEN)
+        found = await self.find_conversation(self.scope["url_route"]["kwargs"]["conversation_id"])
+        if found is None:
+            await self.shut(CLOSE_FORBIDDEN)
             return
-        if self.conversation.buyer_id == self.user.pk:
-            self.staff = False
-        elif services.may_answer(self.user):
-            self.staff = True
-        else:
-            self.shut(CLOSE_FORBIDDEN)
-            return
+        self.conversation, self.staff = found
         self.agent_no = (self.user.agent_no or "") if self.staff else ""
         self.group = (live.staff_group if self.staff else live.buyer_group)(self.conversation.pk)
-        async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.group, self.channel_name)
         self.joined = True
         if self.staff:
-            self.tell_staff({"action": "join"})
+            await self.tell_staff({"action": "join"})
 
-    def disconnect(self, code):
+    @database_sync_to_async
+    def find_conversation(self, conversation_id: int) -> tuple[Conversation, bool] | None:
+        """The conversation and whether this socket is a staff one; None when the user may not see it."""
+        conversation = Conversation.objects.filter(pk=conversation_id).first()
+        if conversation is None:
+            return None
+        if conversation.buyer_id == self.user.pk:
+            return conversation, False
+        if services.may_answer(self.user):
+            return conversation, True
+        return None
+
+    async def disconnect(self, code):
         if not self.joined:
             return
-        async_to_sync(self.channel_layer.group_discard)(self.group, self.channel_name)
+        await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.staff:
-            self.tell_staff({"action": "leave"})
+            await self.tell_staff({"action": "leave"})
 
-    def shut(self, code: int) -> None:
+    async def shut(self, code: int) -> None:
         self.closed = True
-        self.close(code=code)
+        await self.close(code=code)
 
     # --- frames from the page ------------------------------------------------------------------
 
-    def receive(self, text_data=None, bytes_data=None):
-        if self.closed or not self.joined or not self.within_rate():
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closed or not self.joined or not await self.within_rate():
             return
         with translation.override(self.lang):
             if text_data is None:
-                self.error("bad_frame", _("只接受文本消息。"))
+                await self.error("bad_frame", _("只接受文本消息。"))
                 return
             if len(text_data) > FRAME_MAX or len(text_data.encode()) > FRAME_MAX:
-                self.error("too_large", _("消息太长（最多 %(n)d 字节），没有发出。") % {"n": FRAME_MAX})
+                await self.error("too_large", _("消息太长（最多 %(n)d 字节），没有发出。") % {"n": FRAME_MAX})
                 return
             try:
                 content = json.loads(text_data)
             except (ValueError, RecursionError):
-                self.error("bad_json", _("无法识别的消息格式。"))
+                await self.error("bad_json", _("无法识别的消息格式。"))
                 return
             kind = content.get("type") if isinstance(content, dict) else None
             handler = {
@@ -123,10 +131,10 @@ class ChatConsumer(JsonWebsocketConsumer):
                 "read": self.on_read,
             }.get(kind if isinstance(kind, str) else "")
             if handler is None:
-                self.error("unknown_type", _("无法识别的消息类型。"))
+                await self.error("unknown_type", _("无法识别的消息类型。"))
                 return
             try:
-                handler(content)
+                await handler(content)
             except OperationalError as e:
                 # The database was busy (SQLite's writer lock, PostgreSQL out of connections): the
                 # transaction rolled back, so asking the page to send again is honest and safe.
@@ -134,11 +142,11 @@ class ChatConsumer(JsonWebsocketConsumer):
                 extra = (
                     {"client_id": content["client_id"]} if isinstance(content.get("client_id"), str) else {}
                 )
-                self.error(
+                await self.error(
                     "busy", _("系统繁忙，请稍后重试。本次操作没有生效，已保存的内容不会丢失。"), **extra
                 )
 
-    def within_rate(self) -> bool:
+    async def within_rate(self) -> bool:
         now = time.monotonic()
         if now - self.second_started >= 1:
             self.second_started, self.frames_this_second, self.warned = now, 0, False
@@ -147,43 +155,54 @@ class ChatConsumer(JsonWebsocketConsumer):
             return True
         self.dropped += 1
         if self.dropped >= FLOOD_CLOSE:
-            self.shut(CLOSE_FLOOD)
+            await self.shut(CLOSE_FLOOD)
         elif not self.warned:
             self.warned = True
             with translation.override(self.lang):
-                self.error("too_fast", _("操作太频繁，请稍后再试。"))
+                await self.error("too_fast", _("操作太频繁，请稍后再试。"))
         return False
 
-    def on_hello(self, content: dict) -> None:
+    async def on_hello(self, content: dict) -> None:
         after = content.get("after", 0)
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            self.error("bad_after", _("after 必须是非负整数。"))
+            await self.error("bad_after", _("after 必须是非负整数。"))
             return
-        for message in selectors.messages_of(self.conversation, for_staff=self.staff, after=after):
-            self.replayed.add(message.pk)
-            self.send_json(live.message_frame(live.message_event(message)))
-        self.conversation.refresh_from_db(fields=["state"])
-        self.send_json(live.state_frame(self.conversation.state))
+        frames = await self.replay(after)
+        for frame in frames:
+            self.replayed.add(frame["id"])
+            await self.send_json(frame)
+        await self.send_json(live.state_frame(self.conversation.state))
         self.ready = True
         if self.staff:
-            self.send_viewers()
+            await self.send_viewers()
 
-    def on_message(self, content: dict) -> None:
+    @database_sync_to_async
+    def replay(self, after: int) -> list[dict]:
+        with translation.override(self.lang):
+            self.conversation.refresh_from_db(fields=["state"])
+            return [
+                live.message_frame(live.message_event(m))
+                for m in selectors.messages_of(self.conversation, for_staff=self.staff, after=after)
+            ]
+
+    async def on_message(self, content: dict) -> None:
         client_id, body = content.get("client_id"), content.get("body")
         if not isinstance(client_id, str) or not client_id.strip() or len(client_id) > services.CLIENT_ID_MAX:
-            self.error("bad_client_id", _("缺少 client_id（每条消息一个，最长 64 字符）。"))
+            await self.error("bad_client_id", _("缺少 client_id（每条消息一个，最长 64 字符）。"))
             return
         if not isinstance(body, str):
-            self.error("bad_body", _("请输入内容。"), client_id=client_id)
+            await self.error("bad_body", _("请输入内容。"), client_id=client_id)
             return
         if "\x00" in body or "\x00" in client_id:  # PostgreSQL cannot store it; the form door refuses it too
-            self.error("bad_char", _("消息中含有无法保存的字符（NUL），没有发出。"), client_id=client_id)
+            await self.error(
+                "bad_char", _("消息中含有无法保存的字符（NUL），没有发出。"), client_id=client_id
+            )
             return
         now = time.monotonic()
         while self.sent_at and now - self.sent_at[0] > MESSAGE_WINDOW:
             self.sent_at.popleft()
         if len(self.sent_at) >= MESSAGES_PER_WINDOW:
-            self.error(
+            await self.error(
                 "too_many_messages",
                 _("发送太快：每 %(s)d 秒最多 %(n)d 条，这条没有发出，请稍后再发。")
                 % {"s": MESSAGE_WINDOW, "n": MESSAGES_PER_WINDOW},
@@ -192,21 +211,27 @@ class ChatConsumer(JsonWebsocketConsumer):
             return
         self.sent_at.append(now)
         try:
+            frame = await self.post(body=body, client_id=client_id, internal=content.get("internal") is True)
+        except SupportError as e:
+            await self.error("refused", str(e), client_id=client_id)
+            return
+        # The group announces it too; this socket has it already (a retry is answered here alone).
+        self.echoed.add(frame["id"])
+        await self.send_json(frame)
+
+    @database_sync_to_async
+    def post(self, *, body: str, client_id: str, internal: bool) -> dict:
+        with translation.override(self.lang):
             message = services.post_message(
                 conversation_id=self.conversation.pk,
                 author=self.user,
                 body=body,
                 client_id=client_id,
-                internal=self.staff and content.get("internal") is True,
+                internal=self.staff and internal,
             )
-        except SupportError as e:
-            self.error("refused", str(e), client_id=client_id)
-            return
-        # The group announces it too; this socket has it already (a retry is answered here alone).
-        self.echoed.add(message.pk)
-        self.send_json(live.message_frame(live.message_event(message)))
+            return live.message_frame(live.message_event(message))
 
-    def on_typing(self, content: dict) -> None:
+    async def on_typing(self, content: dict) -> None:
         now = time.monotonic()
         if now - self.typing_sent < TYPING_EVERY:
             return
@@ -221,21 +246,31 @@ class ChatConsumer(JsonWebsocketConsumer):
         groups = [live.staff_group(self.conversation.pk)]
         if self.staff and content.get("internal") is not True:
             groups.append(live.buyer_group(self.conversation.pk))
-        live.send(groups, event)
+        await self.broadcast(groups, event)
 
-    def on_read(self, content: dict) -> None:
+    async def broadcast(self, groups: list[str], event: dict) -> None:
+        """Typing and viewers are passing news: a layer that is down costs a log line, not the socket."""
+        try:
+            for group in groups:
+                await self.channel_layer.group_send(group, event)
+        except Exception as e:  # whatever the layer raises
+            logger.warning("live chat: could not pass on %s: %r", event["type"], e)
+
+    async def on_read(self, content: dict) -> None:
         up_to = content.get("up_to")
         if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
-            self.error("bad_up_to", _("up_to 必须是非负整数。"))
+            await self.error("bad_up_to", _("up_to 必须是非负整数。"))
             return
-        services.mark_read(conversation=self.conversation, reader=self.user, up_to=up_to)
+        await database_sync_to_async(services.mark_read)(
+            conversation=self.conversation, reader=self.user, up_to=up_to
+        )
 
-    def error(self, code: str, message: str, **extra) -> None:
-        self.send_json({"type": "error", "code": code, "message": message, **extra})
+    async def error(self, code: str, message: str, **extra) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
 
     # --- what the groups announce ------------------------------------------------------------
 
-    def chat_message(self, event):
+    async def chat_message(self, event):
         message = event["message"]
         if not self.ready or message["id"] in self.replayed:
             return
@@ -245,38 +280,41 @@ class ChatConsumer(JsonWebsocketConsumer):
         if message["internal"] and not self.staff:
             return
         with translation.override(self.lang):
-            self.send_json(live.message_frame(message))
+            frame = live.message_frame(message)
+        await self.send_json(frame)
 
-    def chat_state(self, event):
+    async def chat_state(self, event):
         with translation.override(self.lang):
-            self.send_json(live.state_frame(event["state"]))
+            frame = live.state_frame(event["state"])
+        await self.send_json(frame)
 
-    def chat_read(self, event):
-        self.send_json({"type": "read", "by": event["by"], "up_to": event["up_to"]})
+    async def chat_read(self, event):
+        await self.send_json({"type": "read", "by": event["by"], "up_to": event["up_to"]})
 
-    def chat_typing(self, event):
+    async def chat_typing(self, event):
         if event["from"] == self.channel_name or event["user"] == self.user.pk:
             return
         # Another agent without a 工号 (an admin) is named to staff by username, to a buyer as 客服.
         who = event["name"] if self.staff and event["who"] != AuthorKind.BUYER else event["who"]
         with translation.override(self.lang):
-            self.send_json({"type": "typing", "who": event["who"], "text": live.typing_text(who)})
+            text = live.typing_text(who)
+        await self.send_json({"type": "typing", "who": event["who"], "text": text})
 
     # --- which other agents have this conversation open (staff sockets only) --------------------
 
-    def tell_staff(self, event: dict) -> None:
-        live.send(
-            [self.group],
-            {
-                "type": "chat.viewer",
-                "from": self.channel_name,
-                "user": self.user.pk,
-                "agent_no": self.staff_name(),
-                **event,
-            },
-        )
+    def viewer_event(self, action: str) -> dict:
+        return {
+            "type": "chat.viewer",
+            "action": action,
+            "from": self.channel_name,
+            "user": self.user.pk,
+            "agent_no": self.staff_name(),
+        }
 
-    def chat_viewer(self, event):
+    async def tell_staff(self, event: dict) -> None:
+        await self.broadcast([self.group], self.viewer_event(event["action"]))
+
+    async def chat_viewer(self, event):
         sender = event["from"]
         if sender == self.channel_name:
             return
@@ -286,22 +324,13 @@ class ChatConsumer(JsonWebsocketConsumer):
             self.viewers[sender] = (event["user"], event["agent_no"])
         if event["action"] == "join":
             # The newcomer learns who was here before it.
-            async_to_sync(self.channel_layer.send)(
-                sender,
-                {
-                    "type": "chat.viewer",
-                    "action": "here",
-                    "from": self.channel_name,
-                    "user": self.user.pk,
-                    "agent_no": self.staff_name(),
-                },
-            )
-        self.send_viewers()
+            await self.channel_layer.send(sender, self.viewer_event("here"))
+        await self.send_viewers()
 
     def staff_name(self) -> str:
         return (self.agent_no or self.user.get_username()) if self.staff else ""
 
-    def send_viewers(self) -> None:
+    async def send_viewers(self) -> None:
         others = sorted({no for user, no in self.viewers.values() if user != self.user.pk})
         with translation.override(self.lang):
             text = (
@@ -310,4 +339,4 @@ class ChatConsumer(JsonWebsocketConsumer):
                 if others
                 else ""
             )
-        self.send_json({"type": "viewers", "open": others, "text": text})
+        await self.send_json({"type": "viewers", "open": others, "text": text})
