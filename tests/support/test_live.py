@@ -166,6 +166,19 @@ async def test_a_retried_message_is_stored_once_and_echoed_with_its_client_id():
     await page.disconnect()
 
 
+async def test_two_tabs_retrying_the_same_message_at_once_store_it_once():
+    buyer, _agent, conversation = await given_a_conversation_with_an_agent()
+    tabs = [await socket(buyer, conversation.pk) for _ in range(2)]
+    for tab in tabs:
+        await tab.send_json_to({"type": "message", "client_id": "twice", "body": "同一条"})
+    echoes = [await frame(tab, "message") for tab in tabs]
+    assert echoes[0]["id"] == echoes[1]["id"]
+    count = await sync_to_async(Message.objects.filter(conversation=conversation, client_id="twice").count)()
+    assert count == 1
+    for tab in tabs:
+        await tab.disconnect()
+
+
 async def test_bad_frames_get_an_error_in_chinese_and_the_socket_lives_on():
     buyer, _agent, conversation = await given_a_conversation_with_an_agent()
     page = await socket(buyer, conversation.pk)
