@@ -87,3 +87,23 @@ def test_a_second_agent_is_warned_that_the_conversation_is_open_and_who_types(br
     expect(first.locator("#chat-typing")).to_have_text("客服 4002 正在输入…")
     second.close()
     expect(first.locator("#viewers")).to_be_hidden()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_websockets_the_page_polls_and_posts_as_before(browser, live_server):
+    """live_server is WSGI: the socket never opens, so the page falls back to polling and the form."""
+    from kameng.accounts.models import Role
+    from kameng.support import services
+
+    buyer = f.buyer()
+    agent = f.staff(Role.AGENT, agent_no="4010")
+    conversation = services.conversation_for(buyer=buyer)
+    page = logged_in(browser, live_server.url, buyer.username)
+    page.goto(f"{live_server.url}/support/c/{conversation.pk}/")
+    page.fill("#chat-body", "转人工")
+    page.click("button[value=send]")  # a plain POST and a redirect
+    expect(page.locator("#transcript li.msg-buyer")).to_contain_text("转人工")
+    expect(page.locator("#transcript")).not_to_have_attribute("data-live", "1")
+
+    services.post_message(conversation_id=conversation.pk, author=agent, body="轮询也能收到", client_id="p1")
+    expect(page.locator("#transcript li.msg-agent")).to_contain_text("轮询也能收到", timeout=10_000)

@@ -113,6 +113,7 @@ def post_message(
         internal=internal,
         body=body,
     )
+    live.announce_message(message)  # before the answers it gets, so pages receive them in order
     conversation.last_message_at = now
     if kind == AuthorKind.BUYER:
         if conversation.state == S.CLOSED:
@@ -123,7 +124,6 @@ def post_message(
             reply = bot.answer(conversation, body)
             system_message(conversation, reply.sentence, link=reply.link)
     conversation.save()
-    live.announce_message(message)
     if conversation.state != state_before:
         live.announce_state(conversation)
     return message
