@@ -34,8 +34,22 @@ def site(tmp_path_factory):
         yield url, people
 
 
-def logged_in(browser, url, username):
-    page = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
+@pytest.fixture
+def log_in(browser):
+    """log_in(url, username) -> a page of a new browser context, closed (with its socket) at the end."""
+    contexts = []
+
+    def open_page(url, username):
+        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+        contexts.append(context)
+        return logged_in(context.new_page(), url, username)
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def logged_in(page, url, username):
     page.goto(f"{url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", f.PASSWORD)
@@ -44,11 +58,11 @@ def logged_in(browser, url, username):
     return page
 
 
-def test_buyer_and_agent_chat_live_with_typing_and_read_receipts(browser, site):
+def test_buyer_and_agent_chat_live_with_typing_and_read_receipts(log_in, site):
     url, people = site
     conversation = people["conversation"]
-    buyer = logged_in(browser, url, people["buyer"])
-    agent = logged_in(browser, url, people["agent"])
+    buyer = log_in(url, people["buyer"])
+    agent = log_in(url, people["agent"])
     buyer.goto(f"{url}/support/c/{conversation}/")
     agent.goto(f"{url}/support/staff/c/{conversation}/")
     for page in (buyer, agent):
@@ -74,11 +88,11 @@ def test_buyer_and_agent_chat_live_with_typing_and_read_receipts(browser, site):
     expect(buyer.locator("#transcript li", has_text="我的点卡显示已使用")).to_have_count(1)
 
 
-def test_a_second_agent_is_warned_that_the_conversation_is_open_and_who_types(browser, site):
+def test_a_second_agent_is_warned_that_the_conversation_is_open_and_who_types(log_in, site):
     url, people = site
     path = f"{url}/support/staff/c/{people['conversation']}/"
-    first = logged_in(browser, url, people["agent"])
-    second = logged_in(browser, url, people["supervisor"])
+    first = log_in(url, people["agent"])
+    second = log_in(url, people["supervisor"])
     first.goto(path)
     second.goto(path)
     expect(second.locator("#viewers")).to_contain_text("客服 4001 也打开了这个会话")
@@ -90,7 +104,7 @@ def test_a_second_agent_is_warned_that_the_conversation_is_open_and_who_types(br
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_websockets_the_page_polls_and_posts_as_before(browser, live_server):
+def test_without_websockets_the_page_polls_and_posts_as_before(log_in, live_server):
     """live_server is WSGI: the socket never opens, so the page falls back to polling and the form."""
     from kameng.accounts.models import Role
     from kameng.support import services
@@ -98,7 +112,7 @@ def test_without_websockets_the_page_polls_and_posts_as_before(browser, live_ser
     buyer = f.buyer()
     agent = f.staff(Role.AGENT, agent_no="4010")
     conversation = services.conversation_for(buyer=buyer)
-    page = logged_in(browser, live_server.url, buyer.username)
+    page = log_in(live_server.url, buyer.username)
     page.goto(f"{live_server.url}/support/c/{conversation.pk}/")
     page.fill("#chat-body", "转人工")
     page.click("button[value=send]")  # a plain POST and a redirect
