@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "channels",
     "kameng.accounts",
     "kameng.workdays",
     "kameng.evidence",
@@ -186,6 +187,14 @@ else:
     TASKS = {
         "default": {"BACKEND": os.environ.get("KAMENG_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}
     }
+
+# --- live chat (Django Channels): in-process layer embedded, Redis fans out across processes -------
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- secrets ---------------------------------------------------------------------------------
 # Card keys are encrypted with Fernet. Production sets KAMENG_CARDKEY_KEY (urlsafe base64, 32 bytes);

@@ -105,17 +105,7 @@ def _messages(conversation, *, for_staff: bool, after: int) -> list[dict]:
             "link": m.link,
             "at": m.created_at,
             "read": m.read_at is not None,
-            "attachments": [
-                {
-                    "id": a.pk,
-                    "kind": a.kind,
-                    "name": a.original_name,
-                    "size": a.size,
-                    "url": f"/support/a/{a.pk}/" if a.file else "",
-                    "refused": a.refused,
-                }
-                for a in m.attachments.all()
-            ],
+            "attachments": [attachments.as_item(a) for a in m.attachments.all()],
         }
         for m in selectors.messages_of(conversation, for_staff=for_staff, after=after)
     ]

@@ -111,6 +111,18 @@ def note_refused(*, message: Message, name: str, reason: str) -> MessageAttachme
     )
 
 
+def as_item(a: MessageAttachment) -> dict:
+    """A file as pages, the API and live frames show it (the URL checks who asks)."""
+    return {
+        "id": a.pk,
+        "kind": a.kind,
+        "name": a.original_name,
+        "size": a.size,
+        "url": f"/support/a/{a.pk}/" if a.file else "",
+        "refused": a.refused,
+    }
+
+
 def _kind_of(content_type: str) -> str:
     if content_type.startswith("image/"):
         return Kind.IMAGE

@@ -16,6 +16,7 @@ from kameng.accounts.services import Notification, notify_many
 from kameng.sentences import Sentence
 from kameng.workdays.calendar import deadline as working_deadline
 
+from . import live
 from .models import AuthorKind, Call, Channel, Commitment, Conversation, Message
 from .services import ANSWERING_ROLES, SupportError, check_body, lock_conversation, may_answer, system_message
 from .signals import commitment_missed
@@ -110,13 +111,14 @@ def log_call(
         summary=summary,
         at=at or now,
     )
-    Message.objects.create(
+    logged = Message.objects.create(
         conversation=conversation,
         channel=Channel.PHONE,
         author_kind=AuthorKind.AGENT,
         author=agent,
         body=summary,
     )
+    live.announce_message(logged)
     commitment = None
     if promise:
         if due is None:

@@ -7,6 +7,7 @@ from email.utils import make_msgid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -17,7 +18,7 @@ from kameng.orders.models import Order
 from kameng.sentences import Sentence, stored
 
 from . import attachments as files
-from . import bot, canned, routing, wait
+from . import bot, canned, live, routing, wait
 from .models import (
     AuthorKind,
     Channel,
@@ -110,6 +111,7 @@ def post_message(
     client_id = (client_id or "").strip()[:CLIENT_ID_MAX]
     conversation = lock_conversation(conversation_id)
     kind = _author_kind(conversation, author)
+    state_before = conversation.state
     if client_id:
         existing = conversation.messages.filter(client_id=client_id).first()
         if existing is not None:
@@ -139,6 +141,7 @@ def post_message(
         files.store(message=message, checked=checked)
     if kind == AuthorKind.AGENT and not internal:
         mail_reply(conversation, message)
+    live.announce_message(message)  # before the answers it gets, so pages receive them in order
     conversation.last_message_at = now
     said = [message]  # what the buyer is told back (an agent's reply, the bot's answer)
     if kind == AuthorKind.BUYER:
@@ -152,6 +155,8 @@ def post_message(
     conversation.save()
     # The buyer who wrote by WeChat is answered there too (kept as an outbox row, sent after commit).
     wechat_outbox.relay(conversation=conversation, messages=said)
+    if conversation.state != state_before:
+        live.announce_state(conversation)
     return message
 
 
@@ -170,13 +175,15 @@ def _take_over(conversation: Conversation, agent) -> None:
 
 
 def system_message(conversation: Conversation, sentence: Sentence, *, link: str = "") -> Message:
-    return Message.objects.create(
+    message = Message.objects.create(
         conversation=conversation,
         channel=Channel.SYSTEM,
         author_kind=AuthorKind.SYSTEM,
         said=stored(sentence),
         link=link,
     )
+    live.announce_message(message)
+    return message
 
 
 def _queue(conversation: Conversation, now) -> Message:
@@ -199,6 +206,7 @@ def ask_for_person(*, conversation_id: int, buyer) -> Conversation:
         conversation.agent, conversation.closed_at = None, None
         _queue(conversation, timezone.now())
         conversation.save()
+        live.announce_state(conversation)
     return conversation
 
 
@@ -211,8 +219,11 @@ def claim(*, conversation_id: int, agent) -> Conversation:
         raise SupportError(_("您是这个会话的买家，不能自己接待；请由其他客服处理。"))
     if conversation.state == S.CLOSED:
         raise SupportError(_("会话已结束。"))
+    state_before = conversation.state
     _take_over(conversation, agent)
     conversation.save()
+    if conversation.state != state_before:
+        live.announce_state(conversation)
     return conversation
 
 
@@ -227,17 +238,28 @@ def close(*, conversation_id: int, user) -> Conversation:
     conversation.state, conversation.closed_at = S.CLOSED, timezone.now()
     system_message(conversation, Sentence(gettext_noop("会话已结束。如还有问题，直接发送消息即可继续。")))
     conversation.save()
+    live.announce_state(conversation)
     return conversation
 
 
-def mark_read(*, conversation: Conversation, reader) -> int:
-    """The messages the other side sent are read now; returns how many were newly read."""
+def mark_read(*, conversation: Conversation, reader, up_to: int | None = None) -> int:
+    """The messages the other side sent (up to the id `up_to` when given) are read now; returns how
+    many were newly read. The other side's open pages show 已读 on them."""
     others = conversation.messages.filter(read_at__isnull=True, internal=False)
-    if reader.pk == conversation.buyer_id:
+    by = AuthorKind.BUYER if reader.pk == conversation.buyer_id else AuthorKind.AGENT
+    if by == AuthorKind.BUYER:
         others = others.exclude(author_kind=AuthorKind.BUYER)
     else:
         others = others.filter(author_kind=AuthorKind.BUYER)
-    return others.update(read_at=timezone.now())
+    if up_to is not None:
+        others = others.filter(pk__lte=up_to)
+    last = others.aggregate(last=Max("pk"))["last"]
+    if last is None:
+        return 0
+    read = others.filter(pk__lte=last).update(read_at=timezone.now())
+    if read:
+        live.announce_read(conversation, by=by, up_to=last)
+    return read
 
 
 def set_presence(*, agent, status: str = Presence.Status.ONLINE) -> Presence:

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from kameng.accounts.permissions import role_required
+from kameng.accounts.templatetags.kameng import local
 from kameng.catalog.models import GoodsKind, Seller
 from kameng.orders.models import Order
 from kameng.refunds import selectors as refunds
@@ -95,21 +96,10 @@ def _transcript(conversation, *, for_staff: bool, after: int = 0) -> list[dict]:
             "channel_code": m.channel,
             "at": m.created_at,
             "read": m.read_at is not None,
-            "attachments": [_attachment(a) for a in m.attachments.all()],
+            "attachments": [attachments.as_item(a) for a in m.attachments.all()],
         }
         for m in selectors.messages_of(conversation, for_staff=for_staff, after=after)
     ]
-
-
-def _attachment(a: MessageAttachment) -> dict:
-    return {
-        "id": a.pk,
-        "kind": a.kind,
-        "name": a.original_name,
-        "size": a.size,
-        "url": f"/support/a/{a.pk}/" if a.file else "",
-        "refused": a.refused,
-    }
 
 
 def _uploaded(request) -> list[attachments.Checked]:
@@ -207,6 +197,8 @@ def _buyer_context(request, conv, draft: str = "", callback_form=None) -> dict:
         "draft": draft,
         "max_length": services.MESSAGE_MAX,
         "poll_url": f"/support/c/{conv.pk}/messages/",
+        "ws_url": f"/ws/support/c/{conv.pk}/",
+        "own": "buyer",
         "commitments": conv.commitments.order_by("due_at"),
         "official": OFFICIAL,
         "callback_form": callback_form or CallbackForm(),
@@ -234,6 +226,7 @@ def _messages_json(request, conv, *, for_staff: bool):
     services.mark_read(conversation=conv, reader=request.user)
     items = _transcript(conv, for_staff=for_staff, after=after)
     for item in items:
+        item["at_shown"] = local(item["at"])
         item["at"] = item["at"].isoformat()
     return JsonResponse(
         {"state": conv.get_state_display(), "messages": items}, json_dumps_params={"ensure_ascii": False}
@@ -402,6 +395,8 @@ def _staff_page(request, conv, call_form, draft: str = ""):
             "reply_max": REPLY_MAX,
             "flagged_mails": conv.inbound_mails.filter(Q(needs_review=True) | Q(throttled=True)).defer("raw"),
             "mail_to": getattr(services.answered_mail(conv), "sender", ""),
+            "ws_url": f"/ws/support/c/{conv.pk}/",
+            "own": "agent",
         },
     )
 

@@ -48,6 +48,9 @@ class Command(BaseCommand):
                 "--workers",
                 str(workers),
                 "--no-access-log",
+                # The chat's frames are small (consumers.FRAME_MAX); a huge one is cut at the door.
+                "--ws-max-size",
+                "65536",
             ],
             "worker": worker,
             "tick": [*manage, "tick", "--loop", "--interval", "5"],
