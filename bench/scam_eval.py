@@ -57,7 +57,9 @@ def evaluate(rows: list[dict], check) -> dict:
         elif flagged:
             fp += 1
             held_fp += verdict.verdict == "hold"
-            false_alarms.append((row["text"], row["sender"], verdict.verdict, verdict.score, [h.name for h in verdict.rules]))
+            false_alarms.append(
+                (row["text"], row["sender"], verdict.verdict, verdict.score, [h.name for h in verdict.rules])
+            )
         else:
             tn += 1
     return {
@@ -93,7 +95,9 @@ def timing(rows: list[dict], check) -> dict:
 
     def deliver(text):  # the cheapest delivery: one row written in its own transaction
         with transaction.atomic():
-            ScamHit.objects.create(digest="0" * 64, excerpt=text[:100], sender="seller", verdict="warn", score=0)
+            ScamHit.objects.create(
+                digest="0" * 64, excerpt=text[:100], sender="seller", verdict="warn", score=0
+            )
 
     plain, filtered, check_only = [], [], []
     for i in range(1500):

@@ -14,7 +14,21 @@ import opencc
 
 HERE = Path(__file__).resolve().parent
 to_traditional = opencc.OpenCC("s2t")
-KEYWORDS = ["保证金", "验证码", "微信", "解冻", "屏幕共享", "共享屏幕", "贷款", "注销", "二维码", "手续费", "冻结", "QQ", "链接"]
+KEYWORDS = [
+    "保证金",
+    "验证码",
+    "微信",
+    "解冻",
+    "屏幕共享",
+    "共享屏幕",
+    "贷款",
+    "注销",
+    "二维码",
+    "手续费",
+    "冻结",
+    "QQ",
+    "链接",
+]
 SEPARATORS = ["*", " ", "-", "❤", "🌸", ".", "/", "~", "⭐", "_"]
 SWAPS = {
     "微信": ["威信", "薇信", "V信", "vx", "ｗｅｉｘｉｎ", "wei xin", "徽信", "卫星", "微x", "WX"],
@@ -69,7 +83,15 @@ TRANSFORMS = [split_word, swap_word, digits, traditional, full_width, zero_width
 
 GAMES = ["王者荣耀", "和平精英", "原神", "英雄联盟", "梦幻西游", "蛋仔派对", "穿越火线", "QQ飞车"]
 CARDS = ["京东E卡", "Steam钱包码", "网易一卡通", "骏网一卡通", "话费充值卡", "爱奇艺会员", "腾讯视频会员"]
-PROBLEMS = ["一直没到账", "显示已使用", "提示卡密错误", "充错了区服", "只到了一半", "页面一直转圈", "发货的卡号不对"]
+PROBLEMS = [
+    "一直没到账",
+    "显示已使用",
+    "提示卡密错误",
+    "充错了区服",
+    "只到了一半",
+    "页面一直转圈",
+    "发货的卡号不对",
+]
 NORMAL_TEMPLATES = [
     "我在{when}买了{card}，{amount}元，{problem}",
     "订单号 {no}，{card}{problem}，麻烦处理一下",
@@ -109,7 +131,14 @@ def main():
         for transform in rng.sample(TRANSFORMS, len(TRANSFORMS)):
             variant = transform(text, rng)
             if variant and variant != text:
-                rows.append({"text": variant, "label": label, "sender": sender, "note": f"{note}+{transform.__name__}"})
+                rows.append(
+                    {
+                        "text": variant,
+                        "label": label,
+                        "sender": sender,
+                        "note": f"{note}+{transform.__name__}",
+                    }
+                )
                 made += 1
             if made == 2:
                 break

@@ -17,8 +17,8 @@ plain word list. `normalize(text, variants=...)` undoes that, in this order:
 6. the pinyin of the result (pypinyin, no tones) is kept beside it, so "baozhengjin" and 宝证金 both
    read `baozhengjin`.
 
-Only the first MAX_CHARS characters are looked at: a chat message is far shorter, and a 1 MB paste
-must not cost more than a short one."""
+Only MAX_CHARS characters are looked at (the first and the last half of them): a chat message is far
+shorter, and a 1 MB paste must not cost more than a short one."""
 
 import re
 import unicodedata
@@ -51,7 +51,9 @@ class Normalized:
 
 def clean(text: str) -> str:
     """Step 1 and 2: the text as a reader sees it, in one width, one script and lower case."""
-    text = (text or "")[:MAX_CHARS]
+    text = text or ""
+    if len(text) > MAX_CHARS:  # the head and the tail: where a padded message puts its payload
+        text = text[: MAX_CHARS // 2] + "\n" + text[-MAX_CHARS // 2 :]
     text = unicodedata.normalize("NFKC", text)
     text = "".join(
         ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs", "Cn")

@@ -198,7 +198,7 @@ def score(ruleset: Ruleset, raw: str, *, question_factor: float, context_factor:
         if any(word in text.squeezed for word in ruleset.context):
             factors.append(context_factor)
         total *= min(factors)
-    return round(max(total, 0.0), 2), categories, hits
+    return round(float(max(total, 0.0)), 2), categories, hits
 
 
 __all__ = ["CompiledRule", "Hit", "Ruleset", "build", "compile_rule", "luhn_ok", "normalize", "score"]

@@ -15,7 +15,7 @@ on refund cases) — safety sits low, so they call it; it never imports them:
 
     scam.log_hit(verdict, source="support.message", source_id=message.pk)   # no-op for "pass"
 
-`check` reads no more than normalize.MAX_CHARS characters, never raises on odd input (NUL bytes,
+`check` reads no more than normalize.MAX_CHARS characters (head and tail), never raises on odd input (NUL bytes,
 binary garbage decoded as text, 1 MB pastes) and touches the database only to notice that rules
 changed (once per RULES_TTL seconds; edits in this process are seen at once through a signal).
 
@@ -152,7 +152,8 @@ def current_rules() -> rules.Ruleset:
 
 def excerpt(text: str, length: int = 120) -> str:
     """A short excerpt safe to keep: digit runs (codes, card and phone numbers) masked."""
-    short = re.sub(r"\s+", " ", text.replace("\x00", ""))[:length]
+    short = re.sub(r"\s+", " ", text[: length * 2].replace("\x00", ""))[:length]
+    short = short.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be stored
     return re.sub(r"\d{4,}", lambda m: "*" * len(m.group()), short)
 
 
