@@ -281,3 +281,12 @@ def test_huge_and_binary_input_is_handled_quickly_and_safely():
 def test_an_unknown_sender_is_a_programming_error():
     with pytest.raises(ValueError):
         scam.check("hi", sender="robot")
+
+
+def test_the_optional_classifier_adds_to_the_rules_when_asked():
+    text = "亲，退款要先交一笔押金，押金会原路退回"
+    without = scam.check(text, sender="seller")
+    with_it = scam.check(text, sender="seller", classifier=True)
+    assert "分类器" not in [h.name for h in without.rules]
+    assert with_it.score >= without.score
+    assert scam.check("已补发卡密，请查收", sender="seller", classifier=True).verdict == "pass"

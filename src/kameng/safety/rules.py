@@ -177,18 +177,30 @@ def _matches(rule: CompiledRule, text: Normalized, ruleset: Ruleset) -> bool:
     return False
 
 
-def score(ruleset: Ruleset, raw: str, *, question_factor: float, context_factor: float, combo_bonus: float):
+def score(
+    ruleset: Ruleset,
+    raw: str,
+    *,
+    question_factor: float,
+    context_factor: float,
+    combo_bonus: float,
+    classifier=None,
+):
     """(score, categories, hits) of one text under `ruleset`. A text with a question word is
     multiplied by `question_factor`, one with a warning word by `context_factor` (the smaller one
-    when it has both)."""
+    when it has both). `classifier`: an optional function of the squeezed text giving a bonus."""
     text = normalize(raw, variants=ruleset.variants)
     hits = [
         Hit(rule.id, rule.name, rule.category, rule.weight)
         for rule in ruleset.scored
         if _matches(rule, text, ruleset)
     ]
+    if classifier is not None:
+        bonus = classifier(text.squeezed)
+        if bonus >= 0.5:
+            hits.append(Hit(None, "分类器", "other", bonus))
     total = sum(hit.weight for hit in hits)
-    categories = list(dict.fromkeys(hit.category for hit in hits if hit.weight > 0))
+    categories = list(dict.fromkeys(hit.category for hit in hits if hit.weight > 0 and hit.id is not None))
     if "contact" in categories and COMBINED_WITH_CONTACT.intersection(categories):
         total += combo_bonus
     if total > 0:

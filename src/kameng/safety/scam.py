@@ -38,6 +38,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
+from . import classifier as nb
 from . import rules
 from .models import ScamHit, ScamRule
 
@@ -123,9 +124,18 @@ def thresholds(sender: str) -> dict:
     return table[sender]
 
 
-def check(text: str, *, sender: str = "seller", ruleset: rules.Ruleset | None = None) -> Verdict:
+def check(
+    text: str,
+    *,
+    sender: str = "seller",
+    ruleset: rules.Ruleset | None = None,
+    classifier: bool | None = None,
+) -> Verdict:
     """The verdict on one message. `ruleset`: rules to use instead of the saved ones (the admin's
-    try-it box tries a draft rule with them)."""
+    try-it box tries a draft rule with them). `classifier`: add the naive Bayes bonus (default:
+    settings.KAMENG_SCAM_CLASSIFIER, off)."""
+    if classifier is None:
+        classifier = getattr(settings, "KAMENG_SCAM_CLASSIFIER", False)
     if sender not in SENDERS:
         raise ValueError(f"unknown sender {sender!r}")
     limits = thresholds(sender)
@@ -136,6 +146,7 @@ def check(text: str, *, sender: str = "seller", ruleset: rules.Ruleset | None = 
         question_factor=limits["question"],
         context_factor=limits["context"],
         combo_bonus=COMBO_BONUS,
+        classifier=nb.bonus if classifier else None,
     )
     if limits["hold"] is not None and total >= limits["hold"]:
         verdict = HOLD
