@@ -149,7 +149,9 @@ def main() -> int:
             f"            {r['scam']}/{r['normal']}"
         )
         # Held-out mistakes are shown only on request: the rules are never tuned on them.
-        if (split.startswith("dev") and verbose) or (split.startswith("heldout") and "--show-heldout" in sys.argv):
+        if (split.startswith("dev") and verbose) or (
+            split.startswith("heldout") and "--show-heldout" in sys.argv
+        ):
             for text, sender, score in r["misses"]:
                 print(f"    missed  [{sender}] {score:>5} {text}")
             for text, sender, verdict, score, names in r["false_alarms"]:

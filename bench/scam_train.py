@@ -21,9 +21,14 @@ def main() -> int:
         from kameng.safety.normalize import normalize
 
         variants = scam.current_rules().variants
-        rows = [(normalize(r["text"], variants=variants).squeezed, r["label"] == "scam") for r in load("dev.jsonl")]
+        rows = [
+            (normalize(r["text"], variants=variants).squeezed, r["label"] == "scam")
+            for r in load("dev.jsonl")
+        ]
         model = classifier.train(rows)
-    classifier.MODEL.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    classifier.MODEL.write_text(
+        json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     print(f"{len(model['weights'])} features from {model['trained_on']} dev messages -> {classifier.MODEL}")
     return 0
 

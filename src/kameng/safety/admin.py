@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -43,8 +44,12 @@ class TryForm(forms.Form):
         required=False,
         help_text=_("留空则把草稿当作一条新规则加入。"),
     )
-    kind = forms.ChoiceField(label=_("草稿类型"), choices=ScamRule.Kind.choices, required=False)
-    category = forms.ChoiceField(label=_("草稿类别"), choices=ScamRule.Category.choices, required=False)
+    kind = forms.ChoiceField(
+        label=_("草稿类型"), choices=[("", "---------"), *ScamRule.Kind.choices], required=False
+    )
+    category = forms.ChoiceField(
+        label=_("草稿类别"), choices=[("", "---------"), *ScamRule.Category.choices], required=False
+    )
     pattern = forms.CharField(
         label=_("草稿规则"),
         required=False,
@@ -84,9 +89,10 @@ class TryForm(forms.Form):
 
 @admin.register(ScamRule)
 class ScamRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "category", "kind", "weight", "is_active", "updated_at")
+    list_display = ("name", "category", "kind", "weight", "is_active")
     list_filter = ("category", "kind", "is_active")
     list_editable = ("weight", "is_active")
+    formfield_overrides = {models.FloatField: {"widget": forms.NumberInput(attrs={"style": "width: 5em"})}}
     search_fields = ("name", "pattern", "note")
     change_list_template = "safety/admin/scamrule_change_list.html"
 

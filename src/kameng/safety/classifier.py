@@ -59,4 +59,8 @@ def train(rows: list[tuple[str, bool]], *, min_count: int = 2) -> dict:
         p_normal = (seen_normal + 1) / (totals[False] + 2)
         weights[f] = round(math.log(p_scam / p_normal), 4)
     prior = math.log((totals[True] + 1) / (totals[False] + 1))
-    return {"prior": round(prior, 4), "weights": dict(sorted(weights.items())), "trained_on": totals[True] + totals[False]}
+    return {
+        "prior": round(prior, 4),
+        "weights": dict(sorted(weights.items())),
+        "trained_on": totals[True] + totals[False],
+    }
