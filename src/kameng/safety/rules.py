@@ -17,6 +17,7 @@ A match counts unless a negation word stands before it in the same clause ("平�
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 
 from .normalize import Normalized, clean, normalize, parse_variants, parse_words, squeeze
@@ -72,9 +73,9 @@ def compile_rule(rule, variants: tuple[tuple[str, str], ...] = ()) -> CompiledRu
     admin's try-it box). Raises ValueError with a readable reason for a pattern that cannot work."""
     pattern = (rule.pattern or "").strip()
     if not pattern:
-        raise ValueError("规则内容不能为空。")
+        raise ValueError(_("规则内容不能为空。"))
     if len(pattern) > MAX_PATTERN:
-        raise ValueError("规则内容太长。")
+        raise ValueError(_("规则内容太长。"))
     base = {
         "id": rule.id,
         "name": rule.name,
@@ -87,27 +88,27 @@ def compile_rule(rule, variants: tuple[tuple[str, str], ...] = ()) -> CompiledRu
             {squeeze(clean(p), variants) for p in pattern.split("|")} - {""}, key=len, reverse=True
         )
         if not alternatives:
-            raise ValueError("短语规范化后为空（只有符号或空格）。")
+            raise ValueError(_("短语规范化后为空（只有符号或空格）。"))
         return CompiledRule(**base, regex=re.compile("|".join(map(re.escape, alternatives))))
     if rule.kind in ("regex", "pinyin"):
         try:
             regex = re.compile(pattern)
         except re.error as error:
-            raise ValueError(f"正则表达式有误：{error}") from error
+            raise ValueError(_("正则表达式有误：%(error)s") % {"error": error}) from error
         if regex.search(""):
-            raise ValueError("这个正则表达式能匹配空文字，会命中所有消息。")
+            raise ValueError(_("这个正则表达式能匹配空文字，会命中所有消息。"))
         return CompiledRule(**base, regex=regex)
     if rule.kind == "variant":
         canonical, spellings = parse_variants(pattern)
         if not canonical or not spellings:
-            raise ValueError("同义变体的格式是“规范写法: 变体1, 变体2”。")
+            raise ValueError(_("同义变体的格式是“规范写法: 变体1, 变体2”。"))
         return CompiledRule(**base, variants=tuple((s, canonical) for s in spellings))
     if rule.kind in ("negation", "question", "context"):
         words = parse_words(pattern)
         if not words:
-            raise ValueError("请填写至少一个词，用逗号分隔。")
+            raise ValueError(_("请填写至少一个词，用逗号分隔。"))
         return CompiledRule(**base, words=tuple(words))
-    raise ValueError("未知的规则类型。")
+    raise ValueError(_("未知的规则类型。"))
 
 
 def build(rules) -> Ruleset:
