@@ -161,6 +161,12 @@ def current_rules() -> rules.Ruleset:
     return _cache.get()
 
 
+def forget_rules() -> None:
+    """Drop this process's compiled rules (they are rebuilt on the next check). Saving or deleting a
+    rule does this by itself; a rolled-back transaction that changed rules does not (tests call it)."""
+    _cache.clear()
+
+
 def excerpt(text: str, length: int = 120) -> str:
     """A short excerpt safe to keep: digit runs (codes, card and phone numbers) masked."""
     short = re.sub(r"\s+", " ", text[: length * 2].replace("\x00", ""))[:length]
