@@ -239,7 +239,7 @@ def test_a_rule_edited_in_the_database_takes_effect_at_once():
     assert scam.check("请购买火星币").verdict == "pass"
     rule = ScamRule.objects.create(name="火星币", category="other", kind="phrase", pattern="火星币", weight=9)
     assert scam.check("请购买火星币").verdict == "hold"
-    rule.weight = 4
+    rule.weight = 3.5
     rule.save()
     assert scam.check("请购买火星币").verdict == "warn"
     rule.is_active = False

@@ -48,9 +48,9 @@ THRESHOLDS = {
     # hold: a score at or above it is held (None: never); warn: at or above it is warned about;
     # question / context: the factor for a message that asks about such words (a buyer's "这是真的吗",
     # not a seller's "验证码收到了吗") / that warns about scams ("谨防诈骗", "请勿泄露").
-    "seller": {"hold": 6.0, "warn": 3.0, "question": 1.0, "context": 0.3},
-    "email": {"hold": 6.0, "warn": 3.0, "question": 1.0, "context": 0.3},
-    "social": {"hold": 6.0, "warn": 3.0, "question": 1.0, "context": 0.3},
+    "seller": {"hold": 4.0, "warn": 3.0, "question": 1.0, "context": 0.3},
+    "email": {"hold": 4.0, "warn": 3.0, "question": 1.0, "context": 0.3},
+    "social": {"hold": 4.0, "warn": 3.0, "question": 1.0, "context": 0.3},
     "buyer": {"hold": None, "warn": 6.0, "question": 0.2, "context": 0.2},
     "agent": {"hold": None, "warn": 15.0, "question": 0.2, "context": 0.2},
 }
