@@ -15,14 +15,17 @@ on refund cases) — safety sits low, so they call it; it never imports them:
 
     scam.log_hit(verdict, source="support.message", source_id=message.pk)   # no-op for "pass"
 
-`check` reads no more than normalize.MAX_CHARS characters (head and tail), never raises on odd input (NUL bytes,
-binary garbage decoded as text, 1 MB pastes) and touches the database only to notice that rules
-changed (once per RULES_TTL seconds; edits in this process are seen at once through a signal).
+Use sender="social" or "email" for any party the platform has not verified. `check` raises
+ValueError only for an unknown sender; it reads no more than normalize.MAX_CHARS characters (head
+and tail), never raises on odd input (NUL bytes, binary garbage decoded as text, 1 MB pastes) and
+touches the database only to notice that rules changed (once per RULES_TTL seconds; edits in this
+process are seen at once through a signal). `check(..., classifier=True)` (or
+settings.KAMENG_SCAM_CLASSIFIER) adds the optional naive Bayes bonus (kameng.safety.classifier).
 
 Scoring: the rules (ScamRule rows, tuned by admins) add their weights; contact-moving (加我微信, a QQ
 number) together with money or secrets adds COMBO_BONUS; a message that is a question or a warning
-(question rules: "吗", "是真的"; context rules: "诈骗", "请勿泄露") is multiplied by the sender's factor; then
-the sender's thresholds decide. A seller, an e-mail or a social message scoring high is held; what a
+(question rules: "吗", "是真的"; context rules: "诈骗", "请勿泄露") is multiplied by the sender's
+factor; then the sender's thresholds decide (THRESHOLDS: a seller holds from 4, warns from 3). A seller, an e-mail or a social message scoring high is held; what a
 buyer is about to send is at most warned about (a code or a card number in it); an agent's message
 only when it is extreme. Thresholds can be overridden with settings.KAMENG_SCAM_THRESHOLDS."""
 
