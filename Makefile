@@ -56,6 +56,7 @@ lint: install
 bench: migrate
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/wait_replay.py
+	$(BIN)/python bench/scam_eval.py
 
 # Operations that grow with the data, at 1k/10k/100k refund cases on a scratch PostgreSQL database
 # (BENCH_SCALE_PG_URL, recreated; BENCH_SCALE_SIZES to choose sizes). Not part of `make test`.

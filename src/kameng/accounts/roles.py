@@ -16,6 +16,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "payments.view_*",
         "wallet.view_*",
         "evidence.view_*",
+        "safety.*",
     ],
     # Supervisors edit the refund policy and read every case.
     "supervisor": [
@@ -25,6 +26,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "refunds.add_evidencerule",
         "refunds.change_evidencerule",
         "orders.view_order",
+        "safety.view_scamhit",
     ],
     "finance": [
         "refunds.view_payout",
