@@ -331,7 +331,8 @@ def test_an_agent_reply_goes_out_by_wechat_but_an_internal_note_does_not(
     settle()
 
     told = received(sandbox)
-    assert told[-1] == "您好，我来处理您的问题"
+    # The agent's 工号 leads the reply: the verified mark of this channel (issue 16, item 1).
+    assert told[-1] == f"【卡盟官方客服 {agent.agent_no}】您好，我来处理您的问题"
     assert not any("内部" in t for t in told)
     assert WeChatOutbound.objects.filter(state="sent").count() == len(told)
 

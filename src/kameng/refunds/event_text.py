@@ -83,6 +83,10 @@ def _seller_answer(d: dict, case: RefundCase) -> str:
         SellerAnswer.REPLACEMENT: _("卖家提出更换商品（补发）"),
     }
     text = texts.get(d.get("answer"), _("卖家答复"))
+    if d.get("held"):  # the scam filter held the note: the buyer is told why, staff read it on their page
+        return text + _(
+            "。卖家留言含有平台绝不会提出的要求（如交保证金、加私人联系方式），已被拦截，等待平台审核"
+        )
     return text + (_("：%(n)s") % {"n": d["note"]} if d.get("note") else "")
 
 

@@ -270,6 +270,15 @@ def offer_text(case: RefundCase) -> str:
 # --- timeline -------------------------------------------------------------------------------------
 
 
+def held_seller_notes(case: RefundCase) -> list[dict]:
+    """The seller's notes on `case` the scam filter held: staff read them whole, the buyer never."""
+    held = Event.objects.filter(stream=case.stream, kind=EventKind.SELLER_ANSWER, data__held=True)
+    return [
+        {"at": e.created_at, "note": e.data.get("held_note", ""), "categories": e.data.get("scam", [])}
+        for e in held.order_by("seq")
+    ]
+
+
 def events_of(case: RefundCase):
     return Event.objects.filter(stream=case.stream).select_related("actor").order_by("seq")
 

@@ -365,6 +365,7 @@ def staff_detail(request, case_id: int):
     user = request.user
     ctx = _case_context(case, viewer_is_buyer=False, messages_for="staff")
     ctx["follow_ups"] = sum(1 for item in ctx["timeline"] if item["kind"] == EventKind.FOLLOW_UP)
+    ctx["held_notes"] = selectors.held_seller_notes(case)
     appealed = case.stage == Stage.APPEALED
     ctx.update(
         {

@@ -71,6 +71,9 @@ class MessageIn(Schema):
     body: str = text(MESSAGE_MAX, description="消息内容（纯文本）")
     client_id: str = text(64, description="发送方为这条消息生成的 id：重试时带同一个 id，只保存一次")
     internal: bool = False
+    confirm: bool = Field(
+        False, description="买家已看过防骗提醒，仍要发送（内容像验证码、密码或银行卡号时需要）"
+    )
 
 
 class WaitOut(Schema):
@@ -93,7 +96,7 @@ def _conversation(c) -> dict:
     }
 
 
-def _messages(conversation, *, for_staff: bool, after: int) -> list[dict]:
+def _messages(conversation, *, for_staff: bool, after: int, viewer) -> list[dict]:
     return [
         {
             "id": m.pk,
@@ -101,7 +104,7 @@ def _messages(conversation, *, for_staff: bool, after: int) -> list[dict]:
             "agent_no": m.author.agent_no if m.author_id and m.author_kind == "agent" else None,
             "channel": m.channel,
             "internal": m.internal,
-            "text": m.text,
+            "text": m.text_for(viewer.pk),
             "link": m.link,
             "at": m.created_at,
             "read": m.read_at is not None,
@@ -152,7 +155,7 @@ def open_conversation(request, payload: OpenIn):
 def messages(request, conversation_id: ConversationId, after: AfterId = 0):
     conversation, for_staff = visible(request, conversation_id)
     services.mark_read(conversation=conversation, reader=request.user)
-    return _messages(conversation, for_staff=for_staff, after=max(after, 0))
+    return _messages(conversation, for_staff=for_staff, after=max(after, 0), viewer=request.user)
 
 
 @router.post("/conversations/{conversation_id}/messages", response={201: MessageOut, **ERRORS})
@@ -165,10 +168,11 @@ def post(request, conversation_id: ConversationId, payload: MessageIn):
             body=payload.body,
             client_id=payload.client_id,
             internal=payload.internal,
+            confirmed=payload.confirm,
         )
     except SupportError as e:
         refused(e)
-    return Status(201, _messages(conversation, for_staff=True, after=message.pk - 1)[0])
+    return Status(201, _messages(conversation, for_staff=True, after=message.pk - 1, viewer=request.user)[0])
 
 
 class FilesForm(Schema):
@@ -204,7 +208,7 @@ def post_files(
         )
     except (SupportError, attachments.AttachmentError) as e:
         raise HttpError(400, str(e)) from e
-    return Status(201, _messages(conversation, for_staff=True, after=message.pk - 1)[0])
+    return Status(201, _messages(conversation, for_staff=True, after=message.pk - 1, viewer=request.user)[0])
 
 
 @router.post("/conversations/{conversation_id}/person", response={200: ConversationOut, **ERRORS})

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from . import live, selectors, services
 from .models import AuthorKind, Conversation
-from .services import SupportError
+from .services import NeedsConfirmation, SupportError
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         with translation.override(self.lang):
             self.conversation.refresh_from_db(fields=["state"])
             return [
-                live.message_frame(live.message_event(m))
+                live.message_frame(live.message_event(m), viewer_id=self.user.pk)
                 for m in selectors.messages_of(self.conversation, for_staff=self.staff, after=after)
             ]
 
@@ -211,7 +211,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.sent_at.append(now)
         try:
-            frame = await self.post(body=body, client_id=client_id, internal=content.get("internal") is True)
+            frame = await self.post(
+                body=body,
+                client_id=client_id,
+                internal=content.get("internal") is True,
+                confirmed=content.get("confirm") is True,
+            )
+        except NeedsConfirmation as e:
+            await self.error("confirm", str(e), client_id=client_id)
+            return
         except SupportError as e:
             await self.error("refused", str(e), client_id=client_id)
             return
@@ -220,7 +228,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(frame)
 
     @database_sync_to_async
-    def post(self, *, body: str, client_id: str, internal: bool) -> dict:
+    def post(self, *, body: str, client_id: str, internal: bool, confirmed: bool) -> dict:
         with translation.override(self.lang):
             message = services.post_message(
                 conversation_id=self.conversation.pk,
@@ -228,8 +236,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 body=body,
                 client_id=client_id,
                 internal=self.staff and internal,
+                confirmed=confirmed,
             )
-            return live.message_frame(live.message_event(message))
+            return live.message_frame(live.message_event(message), viewer_id=self.user.pk)
 
     async def on_typing(self, content: dict) -> None:
         now = time.monotonic()
@@ -280,7 +289,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if message["internal"] and not self.staff:
             return
         with translation.override(self.lang):
-            frame = live.message_frame(message)
+            frame = live.message_frame(message, viewer_id=self.user.pk)
         await self.send_json(frame)
 
     async def chat_state(self, event):

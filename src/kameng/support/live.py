@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kameng.safety.masking import shown_to
 from kameng.sentences import say
 
 from .attachments import as_item
@@ -39,6 +40,7 @@ def message_event(message: Message) -> dict:
     return {
         "id": message.pk,
         "client_id": message.client_id,
+        "author_id": message.author_id,
         "author": message.author_kind,
         "agent_no": (author.agent_no or "") if author else "",
         "body": message.body,
@@ -52,7 +54,7 @@ def message_event(message: Message) -> dict:
     }
 
 
-def message_frame(event: dict) -> dict:
+def message_frame(event: dict, *, viewer_id: int | None) -> dict:
     """The `message` frame a page receives: the fields of the page's transcript, in the active language."""
     return {
         "type": "message",
@@ -61,7 +63,10 @@ def message_frame(event: dict) -> dict:
         "author": event["author"],
         "author_label": str(AuthorKind(event["author"]).label),
         "agent_no": event["agent_no"],
-        "text": say(event["said"]) if event["said"] else event["body"],
+        # A person's words reach everyone but their author with secrets masked (SPEC §9).
+        "text": say(event["said"])
+        if event["said"]
+        else shown_to(event["body"], author_is_viewer=event.get("author_id") == viewer_id),
         "link": event["link"],
         "internal": event["internal"],
         "channel": str(Channel(event["channel"]).label),

@@ -10,11 +10,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from kameng.accounts.models import Role
 from kameng.accounts.permissions import has_role
 from kameng.orders.models import Order
+from kameng.safety import scam
 from kameng.sentences import Sentence, stored
 
 from . import attachments as files
@@ -41,6 +42,17 @@ S = ConversationState
 
 class SupportError(Exception):
     """A request refused; the message is for the person, in their language."""
+
+
+BEFORE_SENDING = gettext_lazy(
+    "您要发送的内容里像是有验证码、密码或银行卡号。卡盟客服绝不会索要这些信息，也不会要求转账、"
+    "交保证金或加私人微信。如确需发送，请勾选“仍要发送”后再发。"
+)
+
+
+class NeedsConfirmation(SupportError):
+    """A buyer is about to send what looks like a code, a password or a card number: they are told
+    what the platform never asks for and send it only if they confirm (SPEC §9)."""
 
 
 def may_answer(user) -> bool:
@@ -103,6 +115,7 @@ def post_message(
     internal: bool = False,
     channel: str = Channel.WEB,
     attachments: Sequence[files.Checked] = (),
+    confirmed: bool = True,
 ) -> Message:
     """Add a person's message, with the files already checked by `attachments.check_all` (outside
     the lock: re-encoding an image takes time). A retry with the same `client_id` returns the message
@@ -119,6 +132,9 @@ def post_message(
     body = check_body(body) if body.strip() or not attachments else ""
     if internal and kind != AuthorKind.AGENT:
         raise SupportError(_("只有客服可以写内部备注。"))
+    verdict = scam.check(body, sender="buyer") if kind == AuthorKind.BUYER and body else None
+    if verdict is not None and verdict.verdict != "pass" and not confirmed:
+        raise NeedsConfirmation(BEFORE_SENDING)
     if kind == AuthorKind.AGENT and not internal:
         left = canned.unfilled(body)
         if left:
@@ -139,6 +155,8 @@ def post_message(
     )
     for checked in attachments:
         files.store(message=message, checked=checked)
+    if verdict is not None:
+        scam.log_hit(verdict, source="support.message", source_id=message.pk)  # sent after a warning
     if kind == AuthorKind.AGENT and not internal:
         mail_reply(conversation, message)
     live.announce_message(message)  # before the answers it gets, so pages receive them in order

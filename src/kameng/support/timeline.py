@@ -24,7 +24,7 @@ def case_messages(case, audience: case_hooks.Audience) -> list[dict]:
         {
             "at": m.created_at,
             "actor": author_label(m, viewer_is_buyer=audience == "buyer"),
-            "text": m.text,
+            "text": m.text_for(case.buyer_id if audience == "buyer" else None),
             "clause": "",
             "kind": "message",
             "channel": m.get_channel_display(),

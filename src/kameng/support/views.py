@@ -80,14 +80,14 @@ def order_chat(request, no: str):
     return redirect("support:conversation", conversation_id=conversation.pk)
 
 
-def _transcript(conversation, *, for_staff: bool, after: int = 0) -> list[dict]:
+def _transcript(conversation, *, for_staff: bool, viewer, after: int = 0) -> list[dict]:
     return [
         {
             "id": m.pk,
             "author": m.author_kind,
             "author_label": m.get_author_kind_display(),
             "agent_no": m.author.agent_no if m.author_id and m.author_kind == "agent" else "",
-            "text": m.text,
+            "text": m.text_for(viewer.pk),
             "link": m.link,
             "internal": m.internal,
             "channel": m.get_channel_display(),
@@ -151,14 +151,13 @@ def conversation(request, conversation_id: int):
                     body=request.POST.get("body", ""),
                     client_id=request.POST.get("client_id", ""),
                     attachments=_uploaded(request),
+                    confirmed=request.POST.get("confirm") == "1",
                 )
         except (SupportError, attachments.AttachmentError) as e:
             flash.error(request, str(e))
-            return render(
-                request,
-                "support/conversation.html",
-                _buyer_context(request, conv, draft=request.POST.get("body", "")),
-            )
+            context = _buyer_context(request, conv, draft=request.POST.get("body", ""))
+            context["confirm_needed"] = isinstance(e, services.NeedsConfirmation)
+            return render(request, "support/conversation.html", context)
         return redirect("support:conversation", conversation_id=conv.pk)
     services.mark_read(conversation=conv, reader=request.user)
     return render(request, "support/conversation.html", _buyer_context(request, conv))
@@ -184,7 +183,7 @@ def _book_callback(request, conv):
 def _buyer_context(request, conv, draft: str = "", callback_form=None) -> dict:
     conv.refresh_from_db()
     case = refunds.cases().filter(order_id=conv.order_id).order_by("-id").first() if conv.order_id else None
-    transcript = _transcript(conv, for_staff=False)
+    transcript = _transcript(conv, for_staff=False, viewer=request.user)
     return {
         "conversation": conv,
         "transcript": transcript,
@@ -224,7 +223,7 @@ def _messages_json(request, conv, *, for_staff: bool):
     except ValueError:
         after = 0
     services.mark_read(conversation=conv, reader=request.user)
-    items = _transcript(conv, for_staff=for_staff, after=after)
+    items = _transcript(conv, for_staff=for_staff, viewer=request.user, after=after)
     for item in items:
         item["at_shown"] = local(item["at"])
         item["at"] = item["at"].isoformat()
@@ -369,7 +368,7 @@ def _log_call(request, conv):
 
 def _staff_page(request, conv, call_form, draft: str = ""):
     case = refunds.cases().filter(order_id=conv.order_id).order_by("-id").first() if conv.order_id else None
-    transcript = _transcript(conv, for_staff=True)
+    transcript = _transcript(conv, for_staff=True, viewer=request.user)
     return render(
         request,
         "support/staff_conversation.html",

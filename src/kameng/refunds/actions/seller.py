@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from kameng.money import yuan
+from kameng.safety import scam
 from kameng.sentences import Sentence
 
 from .. import policy
@@ -54,11 +55,30 @@ def approve_as_asked(change: CaseChange, *, actor, clause, reason: str) -> None:
     )
 
 
+# What the buyer reads instead of a seller's note the scam filter held (SPEC §9: the note is kept for
+# the platform's review, the buyer is told what the platform never asks for).
+HELD_NOTE = gettext_noop(
+    "卖家留言含有平台绝不会提出的要求（如交保证金、加私人联系方式），已被拦截，等待平台审核"
+)
+
+
+def screened(note: str) -> tuple[str, dict]:
+    """A seller's note as the buyer may read it, and what the event keeps besides: a note the scam
+    filter holds is replaced for the buyer, kept whole for staff (`held_note`) and its hit logged."""
+    if not note:
+        return note, {}
+    verdict = scam.check(note, sender="seller")
+    if verdict.verdict != "hold":
+        return note, {}
+    scam.log_hit(verdict, source="refunds.seller_answer")
+    return "", {"held": True, "held_note": note, "scam": list(verdict.categories)}
+
+
 @transaction.atomic
 def seller_agree(*, case_id: int, seller_user, note: str = "") -> RefundCase:
     change = _lock_for_seller(case_id, seller_user)
-    note = check_length(note, NOTE)
-    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.AGREE, note=note)
+    note, held = screened(check_length(note, NOTE))
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.AGREE, note=note, **held)
     approve_as_asked(
         change,
         actor=seller_user,
@@ -76,11 +96,14 @@ def seller_refuse(*, case_id: int, seller_user, note: str, evidence: list[Eviden
     if not note or not evidence:
         raise RefundError(_("拒绝退款需要填写理由并上传证据。"))
     store_evidence(change, evidence, seller_user)
-    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.REFUSE, note=note)
+    note, held = screened(note)
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=SellerAnswer.REFUSE, note=note, **held)
     to_review(
         change,
         actor=seller_user,
-        reason=Sentence(gettext_noop("卖家拒绝退款：%(n)s；转平台审核"), n=note.strip()[:200]),
+        reason=Sentence(gettext_noop("卖家拒绝退款：%(n)s；转平台审核"), n=note.strip()[:200])
+        if note
+        else Sentence(gettext_noop("卖家拒绝退款；转平台审核（%(held)s）"), held=Sentence(HELD_NOTE)),
     )
     change.save()
     return change.case
@@ -93,7 +116,7 @@ def seller_offer(
     """A partial refund or a replacement the buyer may accept; declining sends it to platform review."""
     change = _lock_for_seller(case_id, seller_user)
     case = change.case
-    note = check_length(note, NOTE)
+    note, held = screened(check_length(note, NOTE))
     if offer == SellerOffer.PARTIAL:
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount < case.amount_requested:
             raise RefundError(
@@ -116,7 +139,7 @@ def seller_offer(
         action=Sentence(gettext_noop("买家逾期未回应，转平台审核")),
         reason=Sentence(gettext_noop("%(offer)s：%(n)s"), offer=text, n=note[:200]) if note else text,
     )
-    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=offer, amount=amount, note=note)
+    change.event(EventKind.SELLER_ANSWER, actor=seller_user, answer=offer, amount=amount, note=note, **held)
     change.notify(case.buyer_id, Sentence(gettext_noop("%(offer)s，请在退款进度页确认或拒绝。"), offer=text))
     change.save()
     return case

@@ -57,6 +57,14 @@
     who.className = "who";
     who.textContent = (m.author === "agent" ? list.dataset.agentLabel + " " + m.agent_no : m.author_label) +
       (m.via ? " · " + m.via : "") + (m.internal ? " · " + list.dataset.noteLabel : "");
+    if (m.author === "agent" && m.agent_no) {
+      // The verified mark: an agent's 工号, which anyone can check on 验证客服.
+      var mark = document.createElement("a");
+      mark.className = "badge ok verified";
+      mark.href = "/verify/?value=" + encodeURIComponent(m.agent_no);
+      mark.textContent = "✓ " + (list.dataset.verifiedLabel || "");
+      who.append(" ", mark);
+    }
     var when = document.createElement("span");
     when.className = "when";
     when.textContent = m.at_shown || new Date(m.at).toLocaleString();
@@ -171,6 +179,9 @@
       }
     } else if (f.type === "error") {
       showError(f.message);
+      // What looks like a code or a card number: the buyer confirms before it goes.
+      var confirmBox = document.getElementById("confirm-send");
+      if (f.code === "confirm" && confirmBox) confirmBox.hidden = false;
       if (f.client_id && pending[f.client_id]) {
         // Refused: the words go back into the box, nothing is lost.
         var bubble = list.querySelector('[data-client-id="' + f.client_id + '"]');
@@ -235,6 +246,12 @@
       showError("");
       var frame = { type: "message", client_id: newClientId(), body: body };
       if (internalBox && internalBox.checked) frame.internal = true;
+      var confirmed = form.querySelector('input[name="confirm"]');
+      if (confirmed && confirmed.checked) {
+        frame.confirm = true;
+        confirmed.checked = false;
+        confirmed.parentNode.hidden = true;
+      }
       pending[frame.client_id] = frame;
       var li = document.createElement("li");
       li.className = "msg-" + own + " pending" + (frame.internal ? " internal" : "");
@@ -256,6 +273,12 @@
       typingSent = now;
       var frame = { type: "typing" };
       if (internalBox && internalBox.checked) frame.internal = true;
+      var confirmed = form.querySelector('input[name="confirm"]');
+      if (confirmed && confirmed.checked) {
+        frame.confirm = true;
+        confirmed.checked = false;
+        confirmed.parentNode.hidden = true;
+      }
       ws.send(JSON.stringify(frame));
     });
   }

@@ -29,7 +29,11 @@ def compose(mail: OutboundMail) -> EmailMessage:
     message = mail.message
     with translation.override(settings.LANGUAGE_CODE):
         if message.author_kind == AuthorKind.AGENT and message.author and message.author.agent_no:
-            signed = _("客服 %(no)s") % {"no": message.author.agent_no}
+            # The verified mark of the mail channel: the 工号 and where anyone can check it.
+            signed = _("卡盟官方客服 %(no)s（可在 %(url)s 核实工号）") % {
+                "no": message.author.agent_no,
+                "url": f"{settings.SITE_URL.rstrip('/')}/verify/?value={message.author.agent_no}",
+            }
         else:
             signed = _("卡盟客服")
         footer = _("直接回复这封邮件即可继续对话。卡盟不会索要验证码、密码或保证金。")

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kameng.catalog.models import GoodsKind
+from kameng.safety.masking import shown_to
 from kameng.sentences import say
 
 
@@ -120,6 +121,15 @@ class Message(models.Model):
     @property
     def text(self) -> str:
         return say(self.said) if self.said else self.body
+
+    def text_for(self, viewer_id: int | None) -> str:
+        """What `viewer_id` reads: a person's words with card numbers, ID numbers, codes and
+        passwords masked, unless the viewer wrote them (SPEC §9); the system's sentences as they are."""
+        if self.said:
+            return say(self.said)
+        return shown_to(
+            self.body, author_is_viewer=self.author_id is not None and self.author_id == viewer_id
+        )
 
 
 class Answer(models.Model):

@@ -83,6 +83,12 @@ def relay(*, conversation: Conversation, messages: list[Message]) -> int:
         )
         if message.link:
             text = f"{text}\n{settings.SITE_URL.rstrip('/')}{message.link}"
+        if message.author_kind == AuthorKind.AGENT and message.author and message.author.agent_no:
+            # The verified mark of this channel: who answers, by 工号, which anyone can check.
+            text = (
+                in_chinese(Sentence(gettext_noop("【卡盟官方客服 %(no)s】"), no=message.author.agent_no))
+                + text
+            )
         queue_text(openid=binding.openid, text=text, conversation=conversation, message=message)
     return len(messages)
 
