@@ -149,6 +149,7 @@ MAY = {
     "staff/evidence/chain/": STAFF,
     "casefile/<int:case_id>/evidence.zip": {"buyer_a"} | STAFF,
     "casefile/<int:case_id>/complain/": {"buyer_a"},
+    "casefile/<int:case_id>/12315/": {"buyer_a"} | STAFF,
     "casefile/complaints/": {"supervisor", "admin"},
     "casefile/complaints/<int:complaint_no>/": {"supervisor", "admin"},
     "staff/evidence/chain/run/": {"supervisor", "admin"},

@@ -210,6 +210,12 @@ EVIDENCE_KEY = (
     or hashlib.sha256(("evidence:" + SECRET_KEY).encode()).hexdigest()
 )
 
+# Who the platform is, as a consumer complaint (the 12315 pack) names the respondent.
+PLATFORM_NAME = os.environ.get("KAMENG_PLATFORM_NAME", "卡盟（kameng 演示平台）")
+PLATFORM_ADDRESS = os.environ.get(
+    "KAMENG_PLATFORM_ADDRESS", "（平台的工商注册地址，由运营方在 KAMENG_PLATFORM_ADDRESS 中设置）"
+)
+
 # --- payment gateway and supplier ----------------------------------------------------------
 # The sandbox gateway (its cashier lets anyone "pay") and the sandbox supplier are for `make run` and
 # tests only: off unless KAMENG_SANDBOX is set, and `check --deploy` fails while they are on.

@@ -13,7 +13,7 @@ from kameng.accounts.models import Role
 from kameng.accounts.permissions import is_staff_member, role_required
 from kameng.refunds import selectors as refunds
 
-from . import bundle, complaints
+from . import bundle, complaints, pack12315
 from .models import Complaint
 
 SUPERVISING = (Role.SUPERVISOR, Role.ADMIN)
@@ -93,3 +93,18 @@ def complaint_detail(request, complaint_no: int):
         "casefile/complaint.html",
         {"complaint": complaint, "error": error, "draft": request.POST.get("answer", "") if error else ""},
     )
+
+
+@login_required
+@require_safe
+def complaint_12315(request, case_id: int):
+    """The 12315 pack of the buyer's own case (staff may look at it too)."""
+    case = refunds.cases().filter(pk=case_id).first()
+    if case is None or (case.buyer_id != request.user.pk and not is_staff_member(request.user)):
+        raise Http404
+    pack = pack12315.build(case)
+    if pack.ready and request.GET.get("download") == "1":
+        response = HttpResponse(pack.text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="12315-case-{case.pk}.txt"'
+        return response
+    return render(request, "casefile/12315.html", {"case": case, "pack": pack})
