@@ -37,9 +37,11 @@ def compose(mail: OutboundMail) -> EmailMessage:
         else:
             signed = _("卡盟客服")
         footer = _("直接回复这封邮件即可继续对话。卡盟不会索要验证码、密码或保证金。")
-        body = f"{message.text}\n\n—— {signed}\n{footer}\n"
+        # The buyer reads it: someone else's secrets arrive masked (SPEC §9), as on the page.
+        text = message.text_for(message.conversation.buyer_id)
+        body = f"{text}\n\n—— {signed}\n{footer}\n"
         if message.link:
-            body = f"{message.text}\n{settings.SITE_URL}{message.link}\n\n—— {signed}\n{footer}\n"
+            body = f"{text}\n{settings.SITE_URL}{message.link}\n\n—— {signed}\n{footer}\n"
     headers = {"Message-ID": mail.msgid}
     if mail.in_reply_to:
         headers["In-Reply-To"] = mail.in_reply_to

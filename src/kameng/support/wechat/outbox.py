@@ -79,7 +79,9 @@ def relay(*, conversation: Conversation, messages: list[Message]) -> int:
         return 0
     for message in messages:
         text = in_chinese(
-            Sentence.from_json(message.said) if isinstance(message.said, dict) else message.text
+            Sentence.from_json(message.said)
+            if isinstance(message.said, dict)
+            else message.text_for(conversation.buyer_id)  # someone else's secrets arrive masked
         )
         if message.link:
             text = f"{text}\n{settings.SITE_URL.rstrip('/')}{message.link}"
