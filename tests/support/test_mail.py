@@ -292,6 +292,34 @@ def test_an_unknown_sender_is_kept_for_identity_check_and_told_nothing_about_any
     assert "身份待核实" in listing and "scammer@evil.example" in listing
 
 
+def test_an_agent_verifies_a_stranger_and_files_the_mail_into_that_buyers_conversation(listener, client):
+    buyer = buyer_with_email("old@example.com", balance=50_00)
+    buyer.phone = "13912345678"
+    buyer.save()
+    order = place_order(buyer=buyer, product=f.product(price=10_00, keys=1))
+    send(
+        listener,
+        text_mail("换了新邮箱，退款到哪了？", "utf-8", subject=f"退款-{order.no}", sender="new@example.com"),
+    )
+    mail = InboundMail.objects.get()
+    agent = f.staff(Role.AGENT)
+    client.force_login(agent)
+
+    refused = client.post(
+        "/support/staff/mail/", {"mail": mail.pk, "action": "file", "who": "nobody"}, follow=True
+    )
+    assert "没有找到唯一的买家" in refused.content.decode()
+    client.post("/support/staff/mail/", {"mail": mail.pk, "action": "file", "who": "13912345678"})
+
+    mail.refresh_from_db()
+    assert mail.state == InboundMail.State.FILED and mail.conversation.buyer == buyer
+    assert mail.conversation.order == order and mail.reviewed_by == agent
+    texts = [m.body for m in mail.conversation.messages.order_by("id")]
+    assert any("换了新邮箱" in t for t in texts)
+    assert any("已核实发件人 new@example.com" in t for t in texts)  # an internal note says who checked
+    assert "换了新邮箱" in page(client, buyer, mail.conversation)
+
+
 def test_the_same_mail_delivered_twice_is_filed_once(listener):
     buyer_with_email("twice@example.com")
     mail = text_mail("没收到卡密", "utf-8", subject="卡密", sender="twice@example.com")

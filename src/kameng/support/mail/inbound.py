@@ -294,3 +294,59 @@ def mark_reviewed(*, mail_id: int, agent) -> InboundMail:
         mail.reviewed_by, mail.reviewed_at = agent, timezone.now()
         mail.save(update_fields=["reviewed_by", "reviewed_at"])
     return mail
+
+
+@transaction.atomic
+def file_for_buyer(*, mail_id: int, agent, who: str) -> InboundMail:
+    """A stranger's mail (身份待核实) whose sender an agent has verified (by phone, by the order they
+    named): filed into that buyer's conversation as if it had come from their address, with an
+    internal note saying who checked. `who` is the buyer's username, email or phone number."""
+    if not services.may_answer(agent):
+        raise services.SupportError(_("只有客服可以核实身份。"))
+    mail = InboundMail.objects.select_for_update().filter(pk=mail_id).first()
+    if mail is None:
+        raise services.SupportError(_("邮件不存在。"))
+    if mail.state != S.IDENTITY:
+        raise services.SupportError(_("这封邮件不在“身份待核实”中。"))
+    who = (who or "").strip()
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(username=who) | Q(email__iexact=who) | Q(phone=who))
+        if who
+        else get_user_model().objects.none()
+    )
+    found = list(users[:2])
+    if len(found) != 1:
+        raise services.SupportError(
+            _("没有找到唯一的买家“%(who)s”，请输入买家的用户名、邮箱或手机号。") % {"who": who}
+        )
+    buyer = found[0]
+    order = None
+    for no in ORDER_NO.findall(mail.subject):
+        order = Order.objects.filter(no__iexact=no, buyer=buyer).first()
+        if order is not None:
+            break
+    conversation = services.conversation_for(buyer=buyer, order=order)
+    message = services.post_from_channel(
+        conversation_id=conversation.pk,
+        buyer=buyer,
+        body=message_body(mail),
+        client_id=client_id(mail),
+        channel=Channel.EMAIL,
+        urgent=bool(URGENT.search(mail.subject)),
+        quiet=True,  # a person answers this one
+    )
+    services.post_message(
+        conversation_id=conversation.pk,
+        author=agent,
+        body=_("已核实发件人 %(sender)s 为本会话买家（由客服 %(no)s 核实）。")
+        % {"sender": mail.sender, "no": agent.agent_no or agent},
+        internal=True,
+    )
+    mail.conversation, mail.state = conversation, S.FILED
+    if not InboundMail.objects.filter(message=message).exists():
+        mail.message = message
+    mail.reviewed_by, mail.reviewed_at = agent, timezone.now()
+    mail.save()
+    return mail

@@ -17,8 +17,12 @@ from . import inbound
 def staff_mail(request):
     if request.method == "POST":
         mail_id = request.POST.get("mail", "")
+        number = int(mail_id) if mail_id.isdigit() else 0
         try:
-            inbound.mark_reviewed(mail_id=int(mail_id) if mail_id.isdigit() else 0, agent=request.user)
+            if request.POST.get("action") == "file":
+                inbound.file_for_buyer(mail_id=number, agent=request.user, who=request.POST.get("who", ""))
+            else:
+                inbound.mark_reviewed(mail_id=number, agent=request.user)
         except SupportError as e:
             flash.error(request, str(e))
         return redirect("support:staff_mail")
