@@ -115,3 +115,20 @@ def test_agents_messages_carry_a_verified_mark(client):
     client.force_login(buyer)
     page = client.get(f"/support/c/{conversation.pk}/").content.decode()
     assert 'class="badge ok verified" href="/verify/?value=1001"' in page
+
+
+def test_a_scam_delivery_note_is_held_on_the_buyers_order_page(client):
+    from kameng.orders.services import deliver_custom_service, place_order
+
+    buyer = f.buyer("赵六", balance=100_00)
+    seller = f.seller("代练工作室")
+    product = f.product(kind="custom_service", price=50_00, of=seller)
+    order = place_order(buyer=buyer, product=product)
+    deliver_custom_service(order_id=order.pk, seller_user=seller.owner, note=SCAM)
+
+    client.force_login(buyer)
+    page = client.get(f"/orders/{order.no}/").content.decode()
+    assert "kefu8899" not in page and 'id="note-held"' in page
+    assert ScamHit.objects.filter(sender="seller", verdict="hold").exists()
+    client.force_login(seller.owner)
+    assert "kefu8899" in client.get(f"/orders/{order.no}/seller/").content.decode()

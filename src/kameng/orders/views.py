@@ -21,6 +21,7 @@ from kameng.inventory.models import CardKeyStatus
 from kameng.inventory.selectors import available_keys
 from kameng.payments.models import Payment, PaymentStatus
 from kameng.payments.services import sync_payment
+from kameng.safety import scam
 
 from . import hooks
 from .models import Order
@@ -115,6 +116,12 @@ def order_detail(request, no: str):
             sync_payment(payment)  # the buyer came back from the cashier before the callback did
     order = orders_with_facts().get(pk=order.pk)
     context = _order_context(order)
+    delivery = context["delivery"]
+    # A seller's delivery note that reads like a scam (a deposit, a private WeChat) is not shown to
+    # the buyer; they are told what the platform never asks for (SPEC §9). Sellers and staff see it.
+    context["note_held"] = (
+        bool(delivery and delivery.note) and scam.check(delivery.note, sender="seller").verdict == "hold"
+    )
     if request.session.pop(_show_keys(order), False):
         # Just revealed (the POST redirected here): shown on this page only; a reload hides them.
         try:
