@@ -97,3 +97,21 @@ def _default_policy(request):
     EvidenceRule.objects.bulk_create(
         [EvidenceRule(reason=r, kind=k, items=i, note=note) for r, k, i, note in DEFAULT_EVIDENCE]
     )
+    # The other rows data migrations write, by the migrations' own functions (idempotent or run on
+    # empty tables): help-centre answers, canned replies, payment-channel deadlines, the official
+    # channels and the scam rules.
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in SEEDING_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
+SEEDING_MIGRATIONS = [
+    ("kameng.support.migrations.0002_default_answers", "add"),
+    ("kameng.support.migrations.0006_pay_channel_complaints", "seed_rules"),
+    ("kameng.support.migrations.0007_desk", "add_canned"),
+    ("kameng.safety.migrations.0002_demo_official_channels", "add"),
+    ("kameng.safety.migrations.0003_scam_rules", "add_rules"),
+]

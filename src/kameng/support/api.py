@@ -6,6 +6,7 @@ list commitments (their own, or a conversation's) and mark them kept; a buyer bo
 
 Thin: parse, authorize (someone else's conversation is a 404), call `services`."""
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -324,7 +325,7 @@ def desk_queue(
         mine=mine,
     )
     return [
-        {**i.__dict__, "id": i.pk, "time_left": i.time_left, "url": i.url}
+        {**dataclasses.asdict(i), "id": i.pk, "time_left": i.time_left, "url": i.url}
         for i in desk.queue(user=request.user, filters=filters)[:200]
     ]
 
