@@ -81,6 +81,7 @@ def test_demo_orders_refund_at_once_and_the_dispute_names_its_holder(browser, li
         order = orders[name]
         buyer.goto(f"{live_server.url}/orders/{order.no}/")
         buyer.click("#request-refund")
+        buyer.wait_for_load_state()  # its scripts (the reason select submits itself) ready
         buyer.select_option("#id_reason", reason)
         buyer.wait_for_url(re.compile(f"reason={reason}"))
         expect(buyer.locator("#no-evidence")).to_be_visible()
@@ -109,6 +110,7 @@ def test_demo_orders_refund_at_once_and_the_dispute_names_its_holder(browser, li
     work = orders["disputed_service"]
     buyer.goto(f"{live_server.url}/orders/{work.no}/")
     buyer.click("#request-refund")
+    buyer.wait_for_load_state()  # its scripts (the reason select submits itself) ready
     buyer.select_option("#id_reason", "not_as_described")
     buyer.wait_for_url(re.compile("reason=not_as_described"))
     buyer.set_input_files("#ev-seller_promise", str(promise))

@@ -46,6 +46,7 @@ def test_undelivered_card_key_is_refunded_on_the_page_the_buyer_is_looking_at(br
 
     page.goto(f"{live_server.url}/orders/{order.no}/")
     page.click("#request-refund")
+    page.wait_for_load_state()  # its scripts (the reason select submits itself) ready
     page.select_option("#id_reason", "not_received")
     page.wait_for_url(re.compile(r"reason=not_received"))
     expect(page.locator("#no-evidence")).to_be_visible()  # nothing to upload: the system checks itself
@@ -67,6 +68,7 @@ def test_custom_service_dispute_through_seller_agent_and_material(browser, live_
     b = log_in(browser, live_server, buyer)
     b.goto(f"{live_server.url}/orders/{order.no}/")
     b.click("#request-refund")
+    b.wait_for_load_state()  # its scripts (the reason select submits itself) ready
     b.select_option("#id_reason", "not_as_described")
     b.wait_for_url(re.compile(r"reason=not_as_described"))
     expect(b.locator("#checklist")).to_contain_text("卖家的承诺")
