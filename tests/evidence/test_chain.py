@@ -168,6 +168,7 @@ def test_the_staff_page_shows_the_last_check_and_checks_one_stream(client):
     assert "发现问题" in page and "missing at the end" in page
 
 
+@pytest.mark.django_db(transaction=True)  # the task worker reads committed rows on PostgreSQL
 def test_a_supervisor_runs_the_full_check_from_the_page(client, drain_tasks):
     from kameng.accounts.models import Role
 
