@@ -135,3 +135,10 @@ def test_bad_input_gets_a_clear_answer(client):
     assert client.get("/api/verify").status_code == 422
     assert client.get("/api/verify", {"value": "x" * 301}).status_code == 422
     assert verify(client, "   ")["kind"] == "unknown"
+
+
+def test_the_help_centre_shows_the_registrys_contacts(client):
+    OfficialChannel.objects.filter(kind="phone").update(is_active=False)
+    OfficialChannel.objects.create(kind="phone", value="400-111-2222", name="新客服热线")
+    page = client.get("/support/").content.decode()
+    assert "400-111-2222" in page and "400-820-6166" not in page

@@ -45,6 +45,18 @@ class Verdict:
         }
 
 
+def contacts() -> dict[str, str]:
+    """The official email, hotline and WeChat account as pages show them (the help centre, the chat's
+    wait box): the registry's first active row of each kind, so an admin's change shows everywhere."""
+    shown = {"email": "", "hotline": "", "wechat": ""}
+    names = {Kind.EMAIL: "email", Kind.PHONE: "hotline", Kind.SOCIAL: "wechat"}
+    for kind, value in OfficialChannel.objects.filter(is_active=True, kind__in=names).values_list(
+        "kind", "value"
+    ):
+        shown[names[kind]] = shown[names[kind]] or value
+    return shown
+
+
 def verify(value: str) -> Verdict:
     raw = (value or "")[:300]
     text = clean(raw)

@@ -22,6 +22,7 @@ from kameng.catalog.models import GoodsKind, Seller
 from kameng.orders.models import Order
 from kameng.refunds import selectors as refunds
 from kameng.refunds.progress import progress
+from kameng.safety import registry
 
 from . import attachments, canned, commitments, desk, routing, selectors, services, wait, workspace
 from . import wechat_inbox as wechat
@@ -50,7 +51,6 @@ DESK_KINDS = [
     ("commitment", gettext_lazy("承诺与回电")),
     ("case", gettext_lazy("退款申请")),
 ]
-OFFICIAL = {"email": "support@kameng.local", "hotline": "400-820-6166", "wechat": "卡盟官方服务号"}
 
 
 @require_safe
@@ -58,7 +58,7 @@ def help_centre(request):
     context = {
         "answers": Answer.objects.filter(is_active=True),
         "wait": wait.estimate(),
-        "official": OFFICIAL,
+        "official": registry.contacts(),
         "conversations": selectors.of_buyer(request.user)[:10] if request.user.is_authenticated else [],
     }
     return render(request, "support/help.html", context)
@@ -199,7 +199,7 @@ def _buyer_context(request, conv, draft: str = "", callback_form=None) -> dict:
         "ws_url": f"/ws/support/c/{conv.pk}/",
         "own": "buyer",
         "commitments": conv.commitments.order_by("due_at"),
-        "official": OFFICIAL,
+        "official": registry.contacts(),
         "callback_form": callback_form or CallbackForm(),
         "complaint_rows": _complaint_rows(conv),
     }
@@ -480,7 +480,7 @@ def wechat_binding(request):
         {
             "binding": WeChatBinding.objects.filter(buyer=request.user).first(),
             "code": code,
-            "official": OFFICIAL,
+            "official": registry.contacts(),
             "minutes": int(wechat.CODE_TTL.total_seconds() // 60),
         },
     )
